@@ -1,0 +1,119 @@
+//! Turns a checked folder into a static, version-sorted array.
+
+use std::path::{Path, PathBuf};
+
+use migrate_format::{SourceFile, SourceMigration, folder};
+use proc_macro2::TokenStream;
+use quote::quote;
+
+use crate::input::Input;
+
+pub(crate) fn expand(input: &Input) -> TokenStream {
+    match load(input) {
+        Ok(migrations) => embed(&migrations),
+        Err(error) => fallback(&error),
+    }
+}
+
+/// Reads and checks the folder, turning every problem into an error on the
+/// folder literal, all of them in one pass.
+fn load(input: &Input) -> syn::Result<Vec<SourceMigration>> {
+    let span = input.folder.span();
+    let written = input.folder.value();
+    let folder = resolve(&written).map_err(|message| syn::Error::new(span, message))?;
+    folder::load(&folder, &written, input.flavor()).map_err(|problems| {
+        problems
+            .iter()
+            .map(|problem| syn::Error::new(span, problem))
+            .reduce(|mut combined, error| {
+                combined.combine(error);
+                combined
+            })
+            .unwrap_or_else(|| syn::Error::new(span, "the migrations folder could not be read"))
+    })
+}
+
+/// Resolves the folder against the calling crate's manifest directory.
+///
+/// Absolute paths are refused: they would only build on this machine. Paths
+/// with `..` are allowed, so crates of one workspace can share a folder.
+fn resolve(written: &str) -> Result<PathBuf, String> {
+    if written.is_empty() {
+        return Err(
+            "the migrations folder is empty: name it relative to Cargo.toml, as in \"migrations\""
+                .to_owned(),
+        );
+    }
+    if Path::new(written).is_absolute() {
+        return Err(format!(
+            "the migrations folder `{written}` is absolute and would only build on this machine; name it relative to the crate's Cargo.toml"
+        ));
+    }
+    let manifest_dir = std::env::var_os("CARGO_MANIFEST_DIR")
+        .ok_or("CARGO_MANIFEST_DIR is not set: embed_migrations! must be compiled by cargo")?;
+    Ok(Path::new(&manifest_dir).join(written))
+}
+
+fn embed(migrations: &[SourceMigration]) -> TokenStream {
+    let tracking = migrations
+        .iter()
+        .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
+        .map(track);
+    let migrations = migrations.iter().map(migration);
+    quote! {
+        {
+            #(#tracking)*
+            // A const item, so the array lives for 'static although its
+            // elements have destructors (`Cow`), which rules out promotion.
+            const MIGRATIONS: &[::migrate_core::__private::Migration] = &[#(#migrations),*];
+            ::migrate_core::__private::Migrations::__new(MIGRATIONS)
+        }
+    }
+}
+
+/// `include_str!` makes cargo rebuild the crate when the file changes. The
+/// constant is unused, so the text is not in the binary twice.
+fn track(file: &SourceFile) -> TokenStream {
+    let path = file.path.to_string_lossy();
+    quote! { const _: &str = ::core::include_str!(#path); }
+}
+
+fn migration(migration: &SourceMigration) -> TokenStream {
+    let version = migration.version;
+    let description = &migration.description;
+    let up = file(&migration.up);
+    let checksum = migration.checksum;
+    let down = match &migration.down {
+        Some(down) => {
+            let down = file(down);
+            quote! { ::core::option::Option::Some(#down) }
+        }
+        None => quote! { ::core::option::Option::None },
+    };
+    quote! {
+        ::migrate_core::__private::Migration::__new(
+            #version, #description, #up, #down, [#(#checksum),*],
+        )
+    }
+}
+
+fn file(file: &SourceFile) -> TokenStream {
+    let display = &file.display;
+    let sql = &file.sql;
+    let no_transaction = file.directives.no_transaction;
+    quote! {
+        ::migrate_core::__private::Script::__new(#display, #sql, #no_transaction)
+    }
+}
+
+/// On error, still expand to an empty array of the right type, so that the
+/// user sees the real problems and not a cascade of type errors.
+fn fallback(error: &syn::Error) -> TokenStream {
+    let error = error.to_compile_error();
+    quote! {
+        {
+            #error
+            ::migrate_core::__private::Migrations::__new(&[])
+        }
+    }
+}
