@@ -4,16 +4,33 @@
 use crate::lexer::Lexed;
 
 /// The directives of one migration file.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct Directives {
     /// `-- migrate:no-transaction`: run the statements one at a time outside a
     /// transaction, for SQL that refuses to run inside one (`VACUUM`,
     /// `CREATE INDEX CONCURRENTLY`, `PRAGMA foreign_keys`).
     pub no_transaction: bool,
+    /// `-- migrate:no-check`: leave this file out of the compile-time engine
+    /// check (the SQLite dry run reports none of its errors, the PostgreSQL
+    /// parse skips it). It is still embedded and run.
+    pub no_check: bool,
+    /// `-- migrate:sqlite-function name/arity …`: functions that the
+    /// application or an extension registers on its connection, which the
+    /// SQLite dry run replaces with stubs returning `NULL`.
+    pub sqlite_functions: Vec<SqliteFunction>,
+}
+
+/// A function named by `-- migrate:sqlite-function`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct SqliteFunction {
+    /// The function's name, as SQL calls it (SQLite matches it without case).
+    pub name: String,
+    /// How many arguments it takes; `None` (written `*`) for any number.
+    pub arity: Option<u8>,
 }
 
 /// Every directive this version understands, as written after `migrate:`.
-pub const KNOWN: &[&str] = &["no-transaction"];
+pub const KNOWN: &[&str] = &["no-transaction", "no-check", "sqlite-function"];
 
 /// A directive that is unknown, misplaced or malformed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -66,16 +83,9 @@ fn apply(directive: &str, directives: &mut Directives) -> Result<(), String> {
         .split_once(char::is_whitespace)
         .map_or((directive, ""), |(name, rest)| (name, rest.trim()));
     match name {
-        "no-transaction" if argument.is_empty() => {
-            if directives.no_transaction {
-                return Err("the directive `migrate:no-transaction` is repeated".to_owned());
-            }
-            directives.no_transaction = true;
-            Ok(())
-        }
-        "no-transaction" => Err(format!(
-            "the directive `migrate:no-transaction` takes no argument, found `{argument}`"
-        )),
+        "no-transaction" => set_flag(name, argument, &mut directives.no_transaction),
+        "no-check" => set_flag(name, argument, &mut directives.no_check),
+        "sqlite-function" => add_functions(argument, &mut directives.sqlite_functions),
         "up" | "down" => Err(format!(
             "unknown directive `migrate:{name}`: dbmate-style sections are not supported; put the up SQL in `<version>_<description>.up.sql` and the down SQL in `.down.sql`"
         )),
@@ -89,6 +99,66 @@ fn apply(directive: &str, directives: &mut Directives) -> Result<(), String> {
                 .join(", ")
         )),
     }
+}
+
+/// Sets a directive that is a plain switch, refusing arguments and repeats.
+fn set_flag(name: &str, argument: &str, flag: &mut bool) -> Result<(), String> {
+    if !argument.is_empty() {
+        return Err(format!(
+            "the directive `migrate:{name}` takes no argument, found `{argument}`"
+        ));
+    }
+    if *flag {
+        return Err(format!("the directive `migrate:{name}` is repeated"));
+    }
+    *flag = true;
+    Ok(())
+}
+
+/// Reads the `name/arity` list of `-- migrate:sqlite-function`.
+fn add_functions(argument: &str, functions: &mut Vec<SqliteFunction>) -> Result<(), String> {
+    if argument.is_empty() {
+        return Err("the directive `migrate:sqlite-function` needs functions, as in `-- migrate:sqlite-function bin2hex/1 my_agg/*`".to_owned());
+    }
+    for item in argument.split_whitespace() {
+        let function = parse_function(item)?;
+        if !functions.contains(&function) {
+            functions.push(function);
+        }
+    }
+    Ok(())
+}
+
+fn parse_function(item: &str) -> Result<SqliteFunction, String> {
+    let bad = |why: &str| {
+        format!(
+            "`{item}` in `migrate:sqlite-function` {why}; write `name/arity`, as in `bin2hex/1`, or `name/*` for any number of arguments"
+        )
+    };
+    let (name, arity) = item.split_once('/').ok_or_else(|| bad("has no arity"))?;
+    let mut chars = name.chars();
+    let is_identifier = chars
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$');
+    if !is_identifier {
+        return Err(bad("is not a function name"));
+    }
+    // SQLite's own limit on arguments is 127 in its default build.
+    let arity = match arity {
+        "*" => None,
+        digits => Some(
+            digits
+                .parse::<u8>()
+                .ok()
+                .filter(|&n| n <= 127)
+                .ok_or_else(|| bad("has an arity that is not `*` or 0 to 127"))?,
+        ),
+    };
+    Ok(SqliteFunction {
+        name: name.to_owned(),
+        arity,
+    })
 }
 
 /// Other tools' spellings of a directive we have. Left alone they would be
@@ -134,6 +204,51 @@ mod tests {
         assert!(argument[0].contains("takes no argument"), "{argument:?}");
         let dbmate = directives("-- migrate:up\nSELECT 1;").unwrap_err();
         assert!(dbmate[0].contains("dbmate"), "{dbmate:?}");
+    }
+
+    #[test]
+    fn check_directives_are_read() {
+        let sql = "-- migrate:no-check\n-- migrate:sqlite-function bin2b64/1 Agg_2/*\n-- migrate:sqlite-function bin2b64/1 f/0\nSELECT 1;";
+        let read = directives(sql).unwrap();
+        assert!(read.no_check && !read.no_transaction);
+        let functions: Vec<(&str, Option<u8>)> = read
+            .sqlite_functions
+            .iter()
+            .map(|f| (f.name.as_str(), f.arity))
+            .collect();
+        assert_eq!(
+            functions,
+            [("bin2b64", Some(1)), ("Agg_2", None), ("f", Some(0))]
+        );
+    }
+
+    #[test]
+    fn check_directive_mistakes_are_errors() {
+        let cases = [
+            (
+                "-- migrate:no-check\n-- migrate:no-check\nSELECT 1;",
+                "is repeated",
+            ),
+            ("-- migrate:no-check all\nSELECT 1;", "takes no argument"),
+            ("-- migrate:sqlite-function\nSELECT 1;", "needs functions"),
+            ("-- migrate:sqlite-function f\nSELECT 1;", "has no arity"),
+            (
+                "-- migrate:sqlite-function f/x\nSELECT 1;",
+                "not `*` or 0 to 127",
+            ),
+            (
+                "-- migrate:sqlite-function f/128\nSELECT 1;",
+                "not `*` or 0 to 127",
+            ),
+            (
+                "-- migrate:sqlite-function 9f/1\nSELECT 1;",
+                "not a function name",
+            ),
+        ];
+        for (sql, expected) in cases {
+            let errors = directives(sql).unwrap_err();
+            assert!(errors[0].contains(expected), "{sql}: {errors:?}");
+        }
     }
 
     #[test]
