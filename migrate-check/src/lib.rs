@@ -1,0 +1,27 @@
+//! Checks the SQL of [migrate](https://docs.rs/migrate-core) migrations with
+//! the real engines, for the `embed_migrations!` macro and the command line:
+//!
+//! - [`check_sqlite`] dry-runs every migration on an in-memory SQLite
+//!   database compiled from source (feature `sqlite`), which finds syntax
+//!   errors and semantic ones: unknown tables, columns, functions, bad
+//!   indexes, constraint failures on data the migrations insert.
+//! - [`check_postgres`] parses every statement with a PostgreSQL grammar
+//!   (feature `postgres`), which finds syntax errors only: PostgreSQL has no
+//!   in-process engine to run them on.
+//!
+//! Both return [`Problem`]s that name the file, line and column. A file
+//! marked `-- migrate:no-check` is not checked; see
+//! [`Directives`](migrate_format::Directives) for the other escape hatch.
+
+#![warn(missing_docs)]
+
+#[cfg(feature = "postgres")]
+mod postgres;
+#[cfg(feature = "sqlite")]
+mod sqlite;
+
+pub use migrate_format::Problem;
+#[cfg(feature = "postgres")]
+pub use postgres::check_postgres;
+#[cfg(feature = "sqlite")]
+pub use sqlite::{SqliteOptions, check_sqlite, check_sqlite_with};

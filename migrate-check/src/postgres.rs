@@ -1,0 +1,109 @@
+//! The PostgreSQL check: every file parsed with squawk's PostgreSQL grammar.
+//!
+//! squawk-syntax is a pure-Rust parser of PostgreSQL's full grammar, so the
+//! check needs no C toolchain and no libclang. It checks syntax only: there
+//! is no PostgreSQL engine to run the migrations on inside a build.
+//!
+//! squawk recovers after an error and goes on, so one mistake can produce
+//! several errors in a row; only the first error of each statement is
+//! reported, which is the one the mistake caused.
+
+use std::ops::Range;
+
+use migrate_format::lexer::{self, Flavor};
+use migrate_format::{Problem, SourceFile, SourceMigration};
+use squawk_syntax::SourceFile as Parsed;
+
+/// Parses every up and down file, except those marked `-- migrate:no-check`.
+/// Returns one problem per statement with a syntax error, with its file,
+/// line and column.
+pub fn check_postgres(migrations: &[SourceMigration]) -> Vec<Problem> {
+    migrations
+        .iter()
+        .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
+        .filter(|file| !file.directives.no_check)
+        .flat_map(check_file)
+        .collect()
+}
+
+fn check_file(file: &SourceFile) -> Vec<Problem> {
+    let errors = Parsed::parse(&file.sql).errors();
+    if errors.is_empty() {
+        return Vec::new();
+    }
+    let statements = lexer::lex(&file.sql, Flavor::Postgres).statements;
+    let mut reported: Vec<Option<usize>> = Vec::new();
+    let mut problems = Vec::new();
+    for error in errors {
+        let offset = usize::from(error.range().start());
+        let statement = statements
+            .iter()
+            .position(|s| s.contains(&offset) || s.end == offset);
+        if reported.contains(&statement) {
+            continue;
+        }
+        reported.push(statement);
+        let opening = statement.map(|i| statements[i].clone());
+        problems.push(Problem {
+            file: file.display.clone(),
+            position: Some(lexer::line_col(&file.sql, offset)),
+            message: describe(error.message(), &file.sql, opening),
+        });
+    }
+    problems
+}
+
+/// squawk's message, with its token kinds (`CREATE_KW`, `L_PAREN`) written
+/// as the SQL they stand for, and the statement's first words when the
+/// parser could not recognise the statement at all.
+fn describe(message: &str, sql: &str, statement: Option<Range<usize>>) -> String {
+    let message = message
+        .split(' ')
+        .map(token_kind)
+        .collect::<Vec<_>>()
+        .join(" ");
+    let opening = statement.map(|range| opening_words(&sql[range]));
+    match opening {
+        Some(opening) if message.starts_with("expected command") => {
+            format!("syntax error: {message}; no PostgreSQL statement starts with `{opening}`")
+        }
+        _ => format!("syntax error: {message}"),
+    }
+}
+
+/// Writes a token kind as SQL: `CREATE_KW,` becomes `` `CREATE`, ``.
+fn token_kind(word: &str) -> String {
+    let (kind, punctuation) = match word.strip_suffix(',') {
+        Some(kind) => (kind, ","),
+        None => (word, ""),
+    };
+    let sql = match kind {
+        "L_PAREN" => Some("("),
+        "R_PAREN" => Some(")"),
+        "SEMICOLON" => Some(";"),
+        "COMMA" => Some(","),
+        "DOT" => Some("."),
+        "IDENT" => Some("an identifier"),
+        "EOF" => Some("the end of the file"),
+        _ => None,
+    };
+    match (sql, kind.strip_suffix("_KW")) {
+        (Some(sql), _) if kind == "IDENT" || kind == "EOF" => format!("{sql}{punctuation}"),
+        (Some(sql), _) => format!("`{sql}`{punctuation}"),
+        (None, Some(keyword)) if keyword.chars().all(|c| c.is_ascii_uppercase() || c == '_') => {
+            format!("`{keyword}`{punctuation}")
+        }
+        _ => word.to_owned(),
+    }
+}
+
+/// Up to the first three words of a statement, to name it in a message.
+fn opening_words(statement: &str) -> String {
+    statement
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
+        .trim_end_matches(';')
+        .to_owned()
+}

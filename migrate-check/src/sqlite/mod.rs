@@ -1,0 +1,422 @@
+//! The SQLite check: a dry run of every migration on an in-memory database,
+//! with the real engine, in the environment that `migrate-core` gives them.
+//!
+//! What the dry run mirrors from the runtime:
+//!
+//! - The history table `_migrations` exists before the first migration runs,
+//!   with one row per migration, so migrations that read or alter it work.
+//! - Consecutive migrations run in one transaction (`BEGIN IMMEDIATE`), as
+//!   the runtime's default `TransactionMode::Single` does; a migration marked
+//!   `-- migrate:no-transaction` runs one statement at a time outside it,
+//!   split exactly as the runtime splits it. So `VACUUM` in a transaction,
+//!   or a `PRAGMA foreign_keys` that a transaction would ignore, behave as
+//!   they will in production.
+//! - `foreign_keys` is ON by default, as a connection of the SQLite that
+//!   rusqlite's `bundled` feature compiles opens; [`SqliteOptions`] turns it
+//!   off for connections that keep SQLite's stock default.
+//!
+//! The dry run stops at the first up migration that fails, as the runtime
+//! would: everything after it would run against a schema that never exists.
+
+mod ffi;
+
+use std::ops::Range;
+
+use migrate_format::checksum;
+use migrate_format::directive::SqliteFunction;
+use migrate_format::lexer::{self, Flavor};
+use migrate_format::{Problem, SourceFile, SourceMigration};
+
+use ffi::{Db, Failure};
+
+/// The runtime's history table, `migrate_core::DEFAULT_TABLE`.
+const HISTORY_TABLE: &str = "_migrations";
+
+/// The savepoint that undoes a down migration after its check.
+const DOWN_SAVEPOINT: &str = "migrate_check_down";
+
+/// How the dry run sets up its connection.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SqliteOptions {
+    /// `PRAGMA foreign_keys` at the start. `true` by default: the bundled
+    /// SQLite of `libsqlite3-sys` (rusqlite's `bundled` feature) is compiled
+    /// with `SQLITE_DEFAULT_FOREIGN_KEYS=1`. A system SQLite usually starts
+    /// with them off.
+    pub foreign_keys: bool,
+}
+
+impl Default for SqliteOptions {
+    fn default() -> Self {
+        SqliteOptions { foreign_keys: true }
+    }
+}
+
+/// Dry-runs the migrations, in order, on an in-memory SQLite database, with
+/// the default [`SqliteOptions`].
+///
+/// Every up migration runs, and each down migration runs right after its up
+/// migration and is then undone, so it is checked against the schema it
+/// will meet. Returns the problems, with the file, line and column of each.
+pub fn check_sqlite(migrations: &[SourceMigration]) -> Vec<Problem> {
+    check_sqlite_with(migrations, SqliteOptions::default())
+}
+
+/// [`check_sqlite`] with explicit options.
+pub fn check_sqlite_with(migrations: &[SourceMigration], options: SqliteOptions) -> Vec<Problem> {
+    let functions = declared_functions(migrations);
+    let mut run = match DryRun::new(options, functions) {
+        Ok(run) => run,
+        Err(message) => {
+            let file = migrations.first().map_or("", |m| m.up.display.as_str());
+            return vec![problem_in(file, message)];
+        }
+    };
+    for migration in migrations {
+        if !run.up(migration) {
+            break;
+        }
+        if let Some(down) = &migration.down {
+            run.down(down);
+        }
+    }
+    run.finish();
+    run.problems
+}
+
+/// Every function stub that any migration declares. They are registered for
+/// the whole dry run, as an application registers its functions on every
+/// connection, so a view or trigger that uses one keeps working.
+fn declared_functions(migrations: &[SourceMigration]) -> Vec<SqliteFunction> {
+    let files = migrations
+        .iter()
+        .flat_map(|m| std::iter::once(&m.up).chain(&m.down));
+    let mut functions: Vec<SqliteFunction> = Vec::new();
+    for function in files.flat_map(|file| &file.directives.sqlite_functions) {
+        if !functions.contains(function) {
+            functions.push(function.clone());
+        }
+    }
+    functions
+}
+
+struct DryRun {
+    db: Db,
+    options: SqliteOptions,
+    functions: Vec<SqliteFunction>,
+    problems: Vec<Problem>,
+}
+
+impl DryRun {
+    fn new(options: SqliteOptions, functions: Vec<SqliteFunction>) -> Result<DryRun, String> {
+        let db = open(options, &functions)?;
+        Ok(DryRun {
+            db,
+            options,
+            functions,
+            problems: Vec::new(),
+        })
+    }
+
+    /// Applies an up migration and records it. Returns whether it applied.
+    fn up(&mut self, migration: &SourceMigration) -> bool {
+        let file = &migration.up;
+        if file.directives.no_transaction {
+            self.end_transaction(file);
+            self.begin(file);
+            self.record(migration, false);
+            self.end_transaction(file);
+            let applied = statement_by_statement(&self.db, file);
+            self.finish_record(migration);
+            self.collect(applied)
+        } else {
+            if self.db.autocommit() {
+                self.begin(file);
+            }
+            let applied = self.in_transaction(file);
+            self.record(migration, true);
+            applied
+        }
+    }
+
+    /// Runs a down migration on the state its up migration left, then
+    /// undoes it.
+    fn down(&mut self, file: &SourceFile) {
+        if file.directives.no_check {
+            return;
+        }
+        if file.directives.no_transaction {
+            // A backup cannot read a database with a write transaction open,
+            // so the migrations so far are committed first. Only deferred
+            // foreign keys could tell the difference, and they are checked
+            // at this commit instead of a later one.
+            self.end_transaction(file);
+            let checked = self
+                .copy()
+                .map_err(|message| problem_in(&file.display, message))
+                .and_then(|copy| statement_by_statement(&copy, file));
+            self.collect(checked);
+            return;
+        }
+        let nested = !self.db.autocommit();
+        let (open, undo) = if nested {
+            (
+                format!("SAVEPOINT {DOWN_SAVEPOINT}"),
+                format!("ROLLBACK TO {DOWN_SAVEPOINT}; RELEASE {DOWN_SAVEPOINT}"),
+            )
+        } else {
+            ("BEGIN".to_owned(), "ROLLBACK".to_owned())
+        };
+        self.internal(file, &open);
+        self.in_transaction(file);
+        // An error such as a RAISE(ROLLBACK) in a trigger may already have
+        // rolled the whole transaction back; then there is nothing to undo.
+        if !self.db.autocommit() {
+            self.internal(file, &undo);
+        }
+    }
+
+    /// Runs a whole file inside the open transaction, as one script.
+    fn in_transaction(&mut self, file: &SourceFile) -> bool {
+        self.db.guard_transaction(true);
+        let result = if file.directives.no_check {
+            ignoring_errors(&self.db, file);
+            Ok(())
+        } else {
+            self.db
+                .run(&file.sql)
+                .map(drop)
+                .map_err(|failure| locate(file, &failure))
+        };
+        self.db.guard_transaction(false);
+        self.collect(result)
+    }
+
+    /// Keeps the problem, if any. Returns whether there was none.
+    fn collect(&mut self, result: Result<(), Problem>) -> bool {
+        match result {
+            Ok(()) => true,
+            Err(problem) => {
+                self.problems.push(problem);
+                false
+            }
+        }
+    }
+
+    /// Opens a transaction as the runtime does, creating the history table.
+    fn begin(&mut self, file: &SourceFile) {
+        self.internal(file, "BEGIN IMMEDIATE");
+        let create = format!(
+            "CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
+                version INTEGER PRIMARY KEY,
+                description TEXT NOT NULL,
+                checksum TEXT NOT NULL,
+                applied_at TEXT NOT NULL,
+                execution_ms INTEGER NOT NULL,
+                finished INTEGER NOT NULL,
+                statements_done INTEGER
+            )"
+        );
+        self.internal(file, &create);
+    }
+
+    fn end_transaction(&mut self, file: &SourceFile) {
+        if !self.db.autocommit() {
+            self.internal(file, "COMMIT");
+        }
+    }
+
+    /// Commits what is still open, where deferred foreign keys are checked.
+    fn finish(&mut self) {
+        if !self.db.autocommit() {
+            if let Err(message) = self.db.execute("COMMIT") {
+                self.problems.push(problem_in(
+                    "",
+                    format!("committing the migrations fails: {message}"),
+                ));
+            }
+        }
+    }
+
+    /// Inserts the migration's history row, as the runtime does.
+    fn record(&mut self, migration: &SourceMigration, finished: bool) {
+        let insert = format!(
+            "INSERT INTO {HISTORY_TABLE} (version, description, checksum, applied_at, execution_ms, finished, statements_done) \
+             VALUES ({}, '{}', '{}', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 0, {}, {})",
+            migration.version,
+            migration.description.replace('\'', "''"),
+            checksum::to_hex(&migration.checksum),
+            i32::from(finished),
+            if finished { "NULL" } else { "0" },
+        );
+        self.internal(&migration.up, &insert);
+    }
+
+    /// Marks a `no-transaction` migration finished, as the runtime does.
+    fn finish_record(&mut self, migration: &SourceMigration) {
+        let update = format!(
+            "UPDATE {HISTORY_TABLE} SET finished = 1, statements_done = NULL WHERE version = {}",
+            migration.version
+        );
+        self.internal(&migration.up, &update);
+    }
+
+    /// Runs SQL of the dry run itself. It fails only when a migration broke
+    /// what the runtime relies on (say, dropped the history table), which
+    /// fails at run time too, so it is reported on the migration.
+    fn internal(&mut self, file: &SourceFile, sql: &str) {
+        if let Err(message) = self.db.execute(sql) {
+            let message = format!("migrate's own `{sql}` fails after this migration: {message}");
+            self.problems.push(problem_in(&file.display, message));
+        }
+    }
+
+    fn copy(&self) -> Result<Db, String> {
+        let copy = self.db.copy()?;
+        configure(&copy, self.options, &self.functions)?;
+        Ok(copy)
+    }
+}
+
+/// Runs a file one statement at a time, split as the runtime splits a
+/// `no-transaction` migration, each statement in its own implicit transaction.
+fn statement_by_statement(db: &Db, file: &SourceFile) -> Result<(), Problem> {
+    if file.directives.no_check {
+        ignoring_errors(db, file);
+        return Ok(());
+    }
+    for range in lexer::lex(&file.sql, Flavor::Sqlite).statements {
+        run_one(db, file, range)?;
+    }
+    Ok(())
+}
+
+/// Runs each statement of a `no-check` file and ignores its errors, so that
+/// what it can create still exists for the migrations after it.
+fn ignoring_errors(db: &Db, file: &SourceFile) {
+    for range in lexer::lex(&file.sql, Flavor::Sqlite).statements {
+        // The file opted out of the check: its errors are not ours to report.
+        let _ignored = db.run(&file.sql[range]);
+    }
+}
+
+/// Opens the dry run's database.
+fn open(options: SqliteOptions, functions: &[SqliteFunction]) -> Result<Db, String> {
+    let db = Db::open()?;
+    configure(&db, options, functions)?;
+    Ok(db)
+}
+
+/// Sets the connection state that a copy does not inherit: pragmas and
+/// functions belong to the connection, not the database.
+fn configure(db: &Db, options: SqliteOptions, functions: &[SqliteFunction]) -> Result<(), String> {
+    let foreign_keys = if options.foreign_keys { "ON" } else { "OFF" };
+    db.execute(&format!("PRAGMA foreign_keys = {foreign_keys}"))?;
+    for function in functions {
+        db.stub_function(&function.name, function.arity)?;
+    }
+    Ok(())
+}
+
+/// Runs one statement that migrate's splitter cut out of `file`.
+fn run_one(db: &Db, file: &SourceFile, range: Range<usize>) -> Result<(), Problem> {
+    let piece = &file.sql[range.clone()];
+    match db.run(piece) {
+        Ok(ends) if ends.len() <= 1 => Ok(()),
+        Ok(ends) => {
+            let second = range.start + ends[0];
+            let message = "SQLite reads more than one statement in what migrate's splitter sees as one, so the runtime would run them as one; please report this as a bug in migrate";
+            Err(problem_at(file, second, message.to_owned()))
+        }
+        Err(failure) => Err(locate(
+            file,
+            &Failure {
+                offset: failure.offset.map(|offset| range.start + offset),
+                statement: range.start + failure.statement.start
+                    ..range.start + failure.statement.end,
+                message: failure.message,
+            },
+        )),
+    }
+}
+
+/// Turns a failure into a problem at the most precise position known: the
+/// engine's own offset, else the table named by "no such table", else the
+/// start of the statement.
+fn locate(file: &SourceFile, failure: &Failure) -> Problem {
+    let sql = &file.sql;
+    let statement = first_token(sql, failure.statement.clone());
+    let offset = failure
+        .offset
+        .or_else(|| named_table(sql, statement.clone(), &failure.message))
+        .unwrap_or(statement.start);
+    problem_at(file, offset, with_hint(&failure.message))
+}
+
+/// The statement without the spaces and comments before it.
+fn first_token(sql: &str, range: Range<usize>) -> Range<usize> {
+    let lexed = lexer::lex(&sql[range.clone()], Flavor::Sqlite);
+    let start = lexed
+        .statements
+        .first()
+        .map_or(range.start, |s| range.start + s.start);
+    let end = lexed
+        .statements
+        .first()
+        .map_or(range.end, |s| range.start + s.end);
+    start..end
+}
+
+/// Where the statement names the table of a "no such table" message, for
+/// the errors that SQLite reports without an offset.
+fn named_table(sql: &str, statement: Range<usize>, message: &str) -> Option<usize> {
+    let name = message.strip_prefix("no such table: ")?;
+    let name = name
+        .strip_prefix("main.")
+        .or_else(|| name.strip_prefix("temp."))
+        .unwrap_or(name);
+    let text = &sql[statement.clone()];
+    find_word(text, name).map(|offset| statement.start + offset)
+}
+
+/// The first occurrence of `word` in `text` as a whole word, ignoring ASCII case.
+fn find_word(text: &str, word: &str) -> Option<usize> {
+    let is_word = |c: char| c.is_alphanumeric() || c == '_';
+    let lower = text.to_ascii_lowercase();
+    let word = word.to_ascii_lowercase();
+    lower.match_indices(&word).map(|(i, _)| i).find(|&i| {
+        let before = lower[..i].chars().next_back();
+        let after = lower[i + word.len()..].chars().next();
+        !before.is_some_and(is_word) && !after.is_some_and(is_word)
+    })
+}
+
+/// Adds the escape hatch to the messages of what a dry run cannot model.
+fn with_hint(message: &str) -> String {
+    if let Some(name) = message.strip_prefix("no such function: ") {
+        format!(
+            "{message}; if the application or an extension registers it, declare it for the check with `-- migrate:sqlite-function {name}/<number of arguments>`"
+        )
+    } else if message.starts_with("no such module: ") {
+        format!(
+            "{message}; the dry run has only the modules built into SQLite (fts3, fts4, fts5, rtree, json); mark a migration that needs another with `-- migrate:no-check`"
+        )
+    } else {
+        message.to_owned()
+    }
+}
+
+fn problem_at(file: &SourceFile, offset: usize, message: String) -> Problem {
+    Problem {
+        file: file.display.clone(),
+        position: Some(lexer::line_col(&file.sql, offset)),
+        message,
+    }
+}
+
+fn problem_in(file: &str, message: String) -> Problem {
+    Problem {
+        file: file.to_owned(),
+        position: None,
+        message,
+    }
+}

@@ -1,0 +1,3 @@
+DROP TABLE tags;
+DROP TABLE posts;
+DROP TABLE users;

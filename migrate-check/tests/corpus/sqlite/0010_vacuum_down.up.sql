@@ -1,0 +1,1 @@
+CREATE TABLE scratchpad (id INTEGER PRIMARY KEY);
