@@ -21,6 +21,12 @@ fn load(input: &Input) -> syn::Result<Vec<SourceMigration>> {
     let span = input.folder.span();
     let written = input.folder.value();
     let folder = resolve(&written).map_err(|message| syn::Error::new(span, message))?;
+    if !folder.exists() {
+        let message = format!(
+            "{written}: the folder does not exist; the path is relative to the directory of the crate's Cargo.toml"
+        );
+        return Err(syn::Error::new(span, message));
+    }
     folder::load(&folder, &written, input.flavor()).map_err(|problems| {
         problems
             .iter()
