@@ -116,6 +116,8 @@ pub use tokio_postgres;
 ///     println!("cargo::rerun-if-changed=migrations");
 /// }
 /// ```
+// A build script is a whole program, so its example shows `fn main`.
+#[allow(clippy::needless_doctest_main)]
 #[cfg(feature = "macros")]
 #[cfg_attr(docsrs, doc(cfg(feature = "macros")))]
 #[macro_export]
@@ -132,3 +134,9 @@ pub mod __private {
     #[cfg(feature = "macros")]
     pub use migrate_macros::embed_migrations;
 }
+
+// Compiles and runs the Rust examples of the README.
+#[cfg(all(doctest, feature = "sqlite"))]
+#[allow(clippy::needless_doctest_main)]
+#[doc = include_str!("../../README.md")]
+struct ReadmeDoctests;

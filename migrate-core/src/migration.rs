@@ -146,19 +146,20 @@ impl Migrations {
     }
 
     /// Reads a migrations folder at run time, with the same rules as
-    /// `embed_migrations!` applies at compile time.
+    /// `embed_migrations!` applies at compile time, `migrate.lock` included.
     ///
     /// Services embed their migrations instead; this is for tools that work
     /// on a folder, like the `migrate` command line.
     pub fn from_folder(folder: impl AsRef<Path>) -> Result<Migrations> {
         let folder = folder.as_ref();
         let display = folder.to_string_lossy();
-        let sources = migrate_format::folder::load(folder, &display, Flavor::Generic).map_err(
-            |problems| Error::InvalidFolder {
-                folder: folder.to_path_buf(),
-                problems: problems.iter().map(ToString::to_string).collect(),
-            },
-        )?;
+        let invalid = |problems: Vec<migrate_format::Problem>| Error::InvalidFolder {
+            folder: folder.to_path_buf(),
+            problems: problems.iter().map(ToString::to_string).collect(),
+        };
+        let sources =
+            migrate_format::folder::load(folder, &display, Flavor::Generic).map_err(invalid)?;
+        migrate_format::lock::check_folder(folder, &display, &sources).map_err(invalid)?;
         let list = sources
             .into_iter()
             .map(|source| Migration {

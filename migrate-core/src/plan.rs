@@ -69,15 +69,15 @@ pub(crate) fn plan<'m>(
         .max()
         .unwrap_or(i64::MIN);
     for entry in &reconciled {
-        if let Reconciled::Applied { migration, row } = entry {
-            if is_drifted(migration, row) {
-                return Err(Error::Drift {
-                    version: migration.version(),
-                    file: migration.file().to_owned(),
-                    recorded: row.checksum.clone(),
-                    embedded: migration.checksum_hex(),
-                });
-            }
+        if let Reconciled::Applied { migration, row } = entry
+            && is_drifted(migration, row)
+        {
+            return Err(Error::Drift {
+                version: migration.version(),
+                file: migration.file().to_owned(),
+                recorded: row.checksum.clone(),
+                embedded: migration.checksum_hex(),
+            });
         }
     }
     let mut pending = Vec::new();

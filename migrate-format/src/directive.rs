@@ -65,10 +65,8 @@ pub fn parse(sql: &str, lexed: &Lexed) -> Result<Directives, Vec<DirectiveError>
             if let Err(message) = apply(directive.trim(), &mut directives) {
                 fail(message);
             }
-        } else if leading {
-            if let Some(hint) = foreign_directive_hint(text) {
-                fail(hint);
-            }
+        } else if let Some(hint) = foreign_directive_hint(text).filter(|_| leading) {
+            fail(hint);
         }
     }
     if errors.is_empty() {

@@ -288,11 +288,13 @@ fn assemble(
         }
         well_formed = false;
     }
-    if let (Some(down), true) = (downs.first(), well_formed) {
-        if let Some(problem) = check_pairing(down, ups.first().copied()) {
-            problems.push(problem);
-            well_formed = false;
-        }
+    let pairing = downs
+        .first()
+        .filter(|_| well_formed)
+        .and_then(|down| check_pairing(down, ups.first().copied()));
+    if let Some(problem) = pairing {
+        problems.push(problem);
+        well_formed = false;
     }
     // Read every file even when the names are wrong, so all problems show at once.
     let mut contents: Vec<Option<(String, Directives)>> = Vec::new();

@@ -219,9 +219,9 @@ impl Lexer<'_> {
         self.pos += 1;
         while self.pos < self.bytes.len() {
             let byte = self.bytes[self.pos];
-            if backslash_escapes && byte == b'\\' {
-                self.pos += 2;
-            } else if byte == quote && self.peek(1) == Some(quote) {
+            let escaped = backslash_escapes && byte == b'\\';
+            let doubled = byte == quote && self.peek(1) == Some(quote);
+            if escaped || doubled {
                 self.pos += 2;
             } else if byte == quote {
                 self.pos += 1;

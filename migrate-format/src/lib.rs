@@ -15,6 +15,8 @@
 //! - Files that do not end in `.sql`, and hidden files, are ignored. A `.sql`
 //!   file whose name does not fit is an error, never skipped.
 //! - Directives are `-- migrate:<name>` lines before the first statement.
+//! - An optional `migrate.lock` pins the checksums of released migrations;
+//!   see [`lock`].
 
 #![warn(missing_docs)]
 
@@ -22,6 +24,7 @@ pub mod checksum;
 pub mod directive;
 pub mod folder;
 pub mod lexer;
+pub mod lock;
 pub mod name;
 
 pub use checksum::Checksum;

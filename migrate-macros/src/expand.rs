@@ -2,35 +2,48 @@
 
 use std::path::{Path, PathBuf};
 
-use migrate_format::{SourceFile, SourceMigration, folder};
-use proc_macro2::TokenStream;
+use migrate_format::{Problem, SourceFile, SourceMigration, folder, lock};
+use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
 use crate::input::Input;
 
 pub(crate) fn expand(input: &Input) -> TokenStream {
     match load(input) {
-        Ok(migrations) => embed(&migrations),
+        Ok((migrations, lock)) => embed(&migrations, lock.as_deref()),
         Err(error) => fallback(&error),
     }
 }
 
-/// Reads and checks the folder, turning every problem into an error on the
-/// folder literal, all of them in one pass.
-fn load(input: &Input) -> syn::Result<Vec<SourceMigration>> {
+/// Reads and checks the folder and its `migrate.lock`, turning every problem
+/// into an error on the folder literal, all of them in one pass.
+fn load(input: &Input) -> syn::Result<(Vec<SourceMigration>, Option<PathBuf>)> {
     let span = input.folder.span();
     let written = input.folder.value();
     let folder = resolve(&written).map_err(|message| syn::Error::new(span, message))?;
-    folder::load(&folder, &written, input.flavor()).map_err(|problems| {
-        problems
-            .iter()
-            .map(|problem| syn::Error::new(span, problem))
-            .reduce(|mut combined, error| {
-                combined.combine(error);
-                combined
-            })
-            .unwrap_or_else(|| syn::Error::new(span, "the migrations folder could not be read"))
-    })
+    if !folder.exists() {
+        let message = format!(
+            "{written}: the folder does not exist; the path is relative to the directory of the crate's Cargo.toml"
+        );
+        return Err(syn::Error::new(span, message));
+    }
+    let migrations = folder::load(&folder, &written, input.flavor())
+        .map_err(|problems| errors(span, &problems))?;
+    let lock = lock::check_folder(&folder, &written, &migrations)
+        .map_err(|problems| errors(span, &problems))?;
+    Ok((migrations, lock))
+}
+
+/// One error per problem, combined so that the compiler shows all of them.
+fn errors(span: Span, problems: &[Problem]) -> syn::Error {
+    problems
+        .iter()
+        .map(|problem| syn::Error::new(span, problem))
+        .reduce(|mut combined, error| {
+            combined.combine(error);
+            combined
+        })
+        .unwrap_or_else(|| syn::Error::new(span, "the migrations folder could not be read"))
 }
 
 /// Resolves the folder against the calling crate's manifest directory.
@@ -54,11 +67,11 @@ fn resolve(written: &str) -> Result<PathBuf, String> {
     Ok(Path::new(&manifest_dir).join(written))
 }
 
-fn embed(migrations: &[SourceMigration]) -> TokenStream {
-    let tracking = migrations
+fn embed(migrations: &[SourceMigration], lock: Option<&Path>) -> TokenStream {
+    let files = migrations
         .iter()
-        .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
-        .map(track);
+        .flat_map(|m| std::iter::once(&m.up).chain(&m.down));
+    let tracking = files.map(|file| file.path.as_path()).chain(lock).map(track);
     let migrations = migrations.iter().map(migration);
     quote! {
         {
@@ -73,8 +86,8 @@ fn embed(migrations: &[SourceMigration]) -> TokenStream {
 
 /// `include_str!` makes cargo rebuild the crate when the file changes. The
 /// constant is unused, so the text is not in the binary twice.
-fn track(file: &SourceFile) -> TokenStream {
-    let path = file.path.to_string_lossy();
+fn track(path: &Path) -> TokenStream {
+    let path = path.to_string_lossy();
     quote! { const _: &str = ::core::include_str!(#path); }
 }
 

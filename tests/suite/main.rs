@@ -1,3 +1,8 @@
-// End-to-end tests that need whole crates: compile-fail UI tests, rebuild tracking,
-// several processes on one database, and the quickstart example.
-fn main() {}
+//! End-to-end tests that need whole crates or processes, in one binary.
+
+// Compile errors of `embed_migrations!`: one mistake per case in tests/ui.
+mod ui;
+// Several processes migrating one SQLite file, and a process killed mid-migration.
+mod processes;
+// Adding a migration file to a crate with the documented build.rs rebuilds it.
+mod rebuild;

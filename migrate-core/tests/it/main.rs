@@ -1,0 +1,6 @@
+//! The integration tests of migrate-core, in one binary.
+
+// The folder read at run time and the folder embedded at compile time agree.
+mod agreement;
+// The SQLite runner, on real database files.
+mod sqlite;

@@ -1,0 +1,2 @@
+DROP TRIGGER comments_count_insert;
+DROP TABLE comments;
