@@ -107,3 +107,33 @@ fn opening_words(statement: &str) -> String {
         .trim_end_matches(';')
         .to_owned()
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use squawk_syntax::ast::AstNode;
+
+    /// squawk's statements and migrate's lexer must agree on every corpus
+    /// file, so that errors are attributed to the right statement and a
+    /// `no-transaction` migration runs what the grammar sees.
+    #[test]
+    fn the_grammar_splits_like_the_lexer() {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/postgres");
+        let migrations = migrate_format::folder::load(&folder, "corpus", Flavor::Postgres).unwrap();
+        let files = migrations
+            .iter()
+            .flat_map(|m| std::iter::once(&m.up).chain(&m.down));
+        for file in files {
+            let tree = Parsed::parse(&file.sql).tree();
+            let grammar: Vec<Range<usize>> = tree
+                .stmts()
+                .map(|s| {
+                    let range = s.syntax().text_range();
+                    usize::from(range.start())..usize::from(range.end())
+                })
+                .collect();
+            let lexer = lexer::lex(&file.sql, Flavor::Postgres).statements;
+            assert_eq!(grammar, lexer, "{}", file.display);
+        }
+    }
+}

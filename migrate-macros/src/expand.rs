@@ -6,6 +6,7 @@ use migrate_format::{Problem, SourceFile, SourceMigration, folder, lock};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
+use crate::check;
 use crate::input::Input;
 
 pub(crate) fn expand(input: &Input) -> TokenStream {
@@ -31,6 +32,13 @@ fn load(input: &Input) -> syn::Result<(Vec<SourceMigration>, Option<PathBuf>)> {
         .map_err(|problems| errors(span, &problems))?;
     let lock = lock::check_folder(&folder, &written, &migrations)
         .map_err(|problems| errors(span, &problems))?;
+    let problems = check::check(input, &migrations).map_err(|message| {
+        let dialect = input.dialect.map_or(span, |(_, span)| span);
+        syn::Error::new(dialect, message)
+    })?;
+    if !problems.is_empty() {
+        return Err(errors(span, &problems));
+    }
     Ok((migrations, lock))
 }
 

@@ -1,16 +1,21 @@
-//! The macro's arguments: `"folder"` and an optional `dialect = "…"`.
+//! The macro's arguments: `"folder"`, an optional `dialect = "…"`, and for
+//! SQLite an optional `foreign_keys = "on" | "off"`.
 
 use migrate_format::Flavor;
+use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token};
 
 pub(crate) struct Input {
     /// The folder, relative to the calling crate's `Cargo.toml`.
     pub(crate) folder: LitStr,
-    pub(crate) dialect: Option<Dialect>,
+    /// The engine, with the span of its literal for errors about it.
+    pub(crate) dialect: Option<(Dialect, Span)>,
+    /// `foreign_keys = "on" | "off"`: the setting the SQLite dry run starts with.
+    pub(crate) foreign_keys: Option<bool>,
 }
 
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Dialect {
     Sqlite,
     Postgres,
@@ -20,11 +25,13 @@ impl Input {
     pub(crate) fn flavor(&self) -> Flavor {
         match self.dialect {
             None => Flavor::Generic,
-            Some(Dialect::Sqlite) => Flavor::Sqlite,
-            Some(Dialect::Postgres) => Flavor::Postgres,
+            Some((Dialect::Sqlite, _)) => Flavor::Sqlite,
+            Some((Dialect::Postgres, _)) => Flavor::Postgres,
         }
     }
 }
+
+const ARGUMENTS: &str = "the arguments after the folder are `dialect = \"sqlite\"` or `dialect = \"postgres\"`, and with SQLite `foreign_keys = \"on\"` or `\"off\"`";
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -34,7 +41,12 @@ impl Parse for Input {
                 "expected the migrations folder as a string literal, as in `embed_migrations!(\"migrations\")`",
             )
         })?;
-        let mut dialect = None;
+        let mut parsed = Input {
+            folder,
+            dialect: None,
+            foreign_keys: None,
+        };
+        let mut foreign_keys_key = None;
         while input.parse::<Option<Token![,]>>()?.is_some() {
             if input.is_empty() {
                 break;
@@ -42,28 +54,58 @@ impl Parse for Input {
             let key: Ident = input.parse()?;
             input.parse::<Token![=]>()?;
             let value: LitStr = input.parse()?;
-            if key != "dialect" {
-                return Err(syn::Error::new(
-                    key.span(),
-                    format!(
-                        "unknown argument `{key}`; the only argument after the folder is `dialect = \"sqlite\"` or `dialect = \"postgres\"`"
-                    ),
-                ));
+            let repeated = || syn::Error::new(key.span(), format!("`{key}` is given twice"));
+            if key == "dialect" {
+                let dialect = dialect(&value)?;
+                parsed
+                    .dialect
+                    .replace(dialect)
+                    .map_or(Ok(()), |_| Err(repeated()))?;
+            } else if key == "foreign_keys" {
+                let on = switch(&value)?;
+                parsed
+                    .foreign_keys
+                    .replace(on)
+                    .map_or(Ok(()), |_| Err(repeated()))?;
+                foreign_keys_key = Some(key.span());
+            } else {
+                let message = format!("unknown argument `{key}`; {ARGUMENTS}");
+                return Err(syn::Error::new(key.span(), message));
             }
-            if dialect.is_some() {
-                return Err(syn::Error::new(key.span(), "`dialect` is given twice"));
-            }
-            dialect = Some(match value.value().as_str() {
-                "sqlite" => Dialect::Sqlite,
-                "postgres" | "postgresql" => Dialect::Postgres,
-                other => {
-                    return Err(syn::Error::new(
-                        value.span(),
-                        format!("unknown dialect `{other}`; expected `sqlite` or `postgres`"),
-                    ));
-                }
-            });
         }
-        Ok(Input { folder, dialect })
+        // The setting only means something to the SQLite dry run; elsewhere
+        // it would silently do nothing.
+        match (foreign_keys_key, parsed.dialect) {
+            (Some(span), dialect) if dialect.map(|(d, _)| d) != Some(Dialect::Sqlite) => {
+                Err(syn::Error::new(
+                    span,
+                    "`foreign_keys` only applies with `dialect = \"sqlite\"`",
+                ))
+            }
+            _ => Ok(parsed),
+        }
+    }
+}
+
+fn dialect(value: &LitStr) -> syn::Result<(Dialect, Span)> {
+    let dialect = match value.value().as_str() {
+        "sqlite" => Dialect::Sqlite,
+        "postgres" | "postgresql" => Dialect::Postgres,
+        other => {
+            let message = format!("unknown dialect `{other}`; expected `sqlite` or `postgres`");
+            return Err(syn::Error::new(value.span(), message));
+        }
+    };
+    Ok((dialect, value.span()))
+}
+
+fn switch(value: &LitStr) -> syn::Result<bool> {
+    match value.value().as_str() {
+        "on" => Ok(true),
+        "off" => Ok(false),
+        other => Err(syn::Error::new(
+            value.span(),
+            format!("`foreign_keys` is `\"on\"` or `\"off\"`, not `{other}`"),
+        )),
     }
 }

@@ -2,6 +2,7 @@
 //! macro. You probably want `migrate-core`, which re-exports it with its
 //! documentation.
 
+mod check;
 mod expand;
 mod input;
 

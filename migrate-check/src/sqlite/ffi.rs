@@ -119,6 +119,10 @@ impl Db {
                 ends.push(end);
                 self.step(&statement, start..end)?;
             }
+            // SQLite always consumes something; never loop in place if not.
+            if end <= start {
+                break;
+            }
             start = end;
         }
         Ok(ends)
@@ -234,10 +238,10 @@ impl Db {
         let message = unsafe { CStr::from_ptr(sys::sqlite3_errmsg(self.handle)) }
             .to_string_lossy()
             .into_owned();
-        match self.guard.denied.take() {
-            Some(reason) if message.contains("not authorized") => reason,
-            _ => message,
-        }
+        // SQLite words a refusal "not authorized" at prepare time and
+        // "authorization denied" at run time (`VACUUM INTO` attaches its
+        // target while it runs); the authorizer's reason says more.
+        self.guard.denied.take().unwrap_or(message)
     }
 }
 

@@ -205,18 +205,7 @@ impl DryRun {
     /// Opens a transaction as the runtime does, creating the history table.
     fn begin(&mut self, file: &SourceFile) {
         self.internal(file, "BEGIN IMMEDIATE");
-        let create = format!(
-            "CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
-                version INTEGER PRIMARY KEY,
-                description TEXT NOT NULL,
-                checksum TEXT NOT NULL,
-                applied_at TEXT NOT NULL,
-                execution_ms INTEGER NOT NULL,
-                finished INTEGER NOT NULL,
-                statements_done INTEGER
-            )"
-        );
-        self.internal(file, &create);
+        self.internal(file, &create_history_table());
     }
 
     fn end_transaction(&mut self, file: &SourceFile) {
@@ -297,6 +286,21 @@ fn ignoring_errors(db: &Db, file: &SourceFile) {
         // The file opted out of the check: its errors are not ours to report.
         let _ignored = db.run(&file.sql[range]);
     }
+}
+
+/// The runtime's history table, column for column.
+fn create_history_table() -> String {
+    format!(
+        "CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
+            version INTEGER PRIMARY KEY,
+            description TEXT NOT NULL,
+            checksum TEXT NOT NULL,
+            applied_at TEXT NOT NULL,
+            execution_ms INTEGER NOT NULL,
+            finished INTEGER NOT NULL,
+            statements_done INTEGER
+        )"
+    )
 }
 
 /// Opens the dry run's database.
@@ -406,6 +410,9 @@ fn with_hint(message: &str) -> String {
 }
 
 fn problem_at(file: &SourceFile, offset: usize, message: String) -> Problem {
+    // SQLite's offsets fall on token starts; flooring guards `line_col`'s
+    // slicing should one ever fall inside a character.
+    let offset = file.sql.floor_char_boundary(offset);
     Problem {
         file: file.display.clone(),
         position: Some(lexer::line_col(&file.sql, offset)),
@@ -418,5 +425,72 @@ fn problem_in(file: &str, message: String) -> Problem {
         file: file.to_owned(),
         position: None,
         message,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The corpus files, in version order, as the runtime would see them.
+    fn corpus() -> Vec<SourceMigration> {
+        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/sqlite");
+        migrate_format::folder::load(&folder, "corpus", Flavor::Sqlite).expect("the corpus loads")
+    }
+
+    /// SQLite's own split (its prepare loop) and migrate's lexer must agree,
+    /// or a `no-transaction` migration would run different statements than
+    /// the ones SQLite sees.
+    #[test]
+    fn sqlite_splits_like_the_lexer() {
+        let db = open(SqliteOptions::default(), &declared_functions(&corpus())).unwrap();
+        db.execute(&create_history_table()).unwrap();
+        for migration in corpus() {
+            let file = &migration.up;
+            if file.directives.no_check {
+                ignoring_errors(&db, file);
+                continue;
+            }
+            let engine = db
+                .run(&file.sql)
+                .unwrap_or_else(|f| panic!("{}: {f:?}", file.display));
+            let lexer: Vec<usize> = lexer::lex(&file.sql, Flavor::Sqlite)
+                .statements
+                .iter()
+                .map(|s| s.end)
+                .collect();
+            assert_eq!(engine, lexer, "{}", file.display);
+        }
+    }
+
+    #[test]
+    fn tricky_statements_split_alike() {
+        let sql = "CREATE TABLE a (\"end\" TEXT, [x;y] TEXT, `b;c` TEXT DEFAULT 'a;b''c');\n\
+                   /* a /* b; */ CREATE TRIGGER t AFTER INSERT ON a BEGIN\n\
+                   UPDATE a SET \"end\" = CASE WHEN 1 THEN 'x' ELSE 'y' END;\n\
+                   SELECT CASE 1 WHEN 1 THEN 2 END;\nEND;\n\
+                   BEGIN TRANSACTION; INSERT INTO a (\"end\") VALUES ('e;nd'); COMMIT;\n\
+                   SELECT 1 -- no semicolon at the end";
+        let db = Db::open().unwrap();
+        let engine = db.run(sql).unwrap();
+        let lexer: Vec<usize> = lexer::lex(sql, Flavor::Sqlite)
+            .statements
+            .iter()
+            .map(|s| s.end)
+            .collect();
+        assert_eq!(engine.len(), 6);
+        assert_eq!(engine, lexer);
+    }
+
+    #[test]
+    fn vacuum_into_a_file_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        let target = dir.path().join("copy.db");
+        let db = open(SqliteOptions::default(), &[]).unwrap();
+        let failure = db
+            .run(&format!("VACUUM INTO '{}'", target.display()))
+            .unwrap_err();
+        assert!(failure.message.contains("refused"), "{failure:?}");
+        assert!(!target.exists());
     }
 }

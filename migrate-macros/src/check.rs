@@ -1,0 +1,79 @@
+//! The engine check of a loaded folder, chosen by the `dialect` argument.
+//!
+//! Each engine is behind a feature, which `migrate-core`'s `sqlite` and
+//! `postgres` features turn on, so that a user of one database does not
+//! compile the other's checker. Asking for a dialect whose feature is off is
+//! a compile error that says which feature to enable, never a silent skip.
+
+use std::panic::{AssertUnwindSafe, catch_unwind};
+
+use migrate_format::{Problem, SourceMigration};
+
+use crate::input::{Dialect, Input};
+
+/// Why the engine check could not produce problems: its feature is off, or
+/// it failed on its own.
+pub(crate) type Unavailable = String;
+
+/// Checks the migrations with the engine of the input's dialect. Without a
+/// dialect there is no engine check: the folder format and the lexer's
+/// checks (closed quotes, known directives) are all that runs.
+pub(crate) fn check(
+    input: &Input,
+    migrations: &[SourceMigration],
+) -> Result<Vec<Problem>, Unavailable> {
+    let Some((dialect, _)) = input.dialect else {
+        return Ok(Vec::new());
+    };
+    // The checkers do not panic on any input we know of, but a macro that
+    // panics shows the user a compiler-internal-looking message; a plain
+    // error is better even in that case.
+    catch_unwind(AssertUnwindSafe(|| run(dialect, input, migrations))).unwrap_or_else(|_| {
+        Err(
+            "the SQL check failed unexpectedly; please report this as a bug in migrate, and mark the migration `-- migrate:no-check` meanwhile"
+                .to_owned(),
+        )
+    })
+}
+
+fn run(
+    dialect: Dialect,
+    input: &Input,
+    migrations: &[SourceMigration],
+) -> Result<Vec<Problem>, Unavailable> {
+    match dialect {
+        Dialect::Sqlite => sqlite(input, migrations),
+        Dialect::Postgres => postgres(migrations),
+    }
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite(input: &Input, migrations: &[SourceMigration]) -> Result<Vec<Problem>, Unavailable> {
+    let defaults = migrate_check::SqliteOptions::default();
+    let options = migrate_check::SqliteOptions {
+        foreign_keys: input.foreign_keys.unwrap_or(defaults.foreign_keys),
+    };
+    Ok(migrate_check::check_sqlite_with(migrations, options))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn sqlite(_: &Input, _: &[SourceMigration]) -> Result<Vec<Problem>, Unavailable> {
+    Err(feature_off("sqlite"))
+}
+
+#[cfg(feature = "postgres")]
+fn postgres(migrations: &[SourceMigration]) -> Result<Vec<Problem>, Unavailable> {
+    Ok(migrate_check::check_postgres(migrations))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn postgres(_: &[SourceMigration]) -> Result<Vec<Problem>, Unavailable> {
+    Err(feature_off("postgres"))
+}
+
+#[cfg(any(not(feature = "sqlite"), not(feature = "postgres")))]
+fn feature_off(dialect: &str) -> Unavailable {
+    format!(
+        "`dialect = \"{dialect}\"` checks the migrations with the {dialect} engine, which needs the `{dialect}` feature of migrate-core: add `features = [\"{dialect}\"]` to its line in Cargo.toml"
+    )
+}
