@@ -41,9 +41,18 @@
 //! - Files that do not end in `.sql` (a `README.md`, a `.gitkeep`) and hidden
 //!   files are ignored; subfolders are not read. A `.sql` file whose name does
 //!   not fit is a compile error, never skipped.
-//! - Directives are `--` comment lines before the first statement:
-//!   `-- migrate:no-transaction` runs the migration one statement at a time
-//!   outside a transaction. An unknown directive is an error.
+//! - Directives are `--` comment lines before the first statement. An
+//!   unknown directive is an error.
+//!   - `-- migrate:no-transaction` runs the migration one statement at a time
+//!     outside a transaction.
+//!   - `-- migrate:no-check` leaves the file out of the compile-time SQL
+//!     check of [`embed_migrations!`] (it is still embedded and run), for SQL
+//!     the check cannot model: a virtual table of an extension, say.
+//!   - `-- migrate:sqlite-function name/arity …` declares functions that the
+//!     application or an extension registers on its SQLite connection, such
+//!     as `-- migrate:sqlite-function bin2b64/1 my_agg/*` (`*` for any number
+//!     of arguments). The SQLite dry run registers a stub returning `NULL`
+//!     for each, for the whole run.
 //! - The checksum is SHA-256 of the up file with a leading byte-order mark
 //!   removed and CRLF turned into LF, so a Windows checkout is not an edit.
 //!   Renaming the description does not change it; editing the SQL does.
@@ -53,8 +62,8 @@
 //! | Feature | Description | Default |
 //! |---------|-------------|---------|
 //! | `macros` | Re-exports [`embed_migrations!`]. | yes |
-//! | `sqlite` | Runs migrations on SQLite through [`rusqlite`]. Link SQLite yourself, or enable rusqlite's `bundled` feature in your own `Cargo.toml`. | no |
-//! | `postgres` | Runs migrations on PostgreSQL through [`tokio_postgres`]. | no |
+//! | `sqlite` | Runs migrations on SQLite through [`rusqlite`]. Link SQLite yourself, or enable rusqlite's `bundled` feature in your own `Cargo.toml`. With `macros`, also enables the compile-time dry run of `dialect = "sqlite"`, which compiles SQLite for the build machine (a C compiler, about 10 s on a cold build). | no |
+//! | `postgres` | Runs migrations on PostgreSQL through [`tokio_postgres`]. With `macros`, also enables the compile-time parse of `dialect = "postgres"` (pure Rust). | no |
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -104,6 +113,46 @@ pub use tokio_postgres;
 /// The macro checks the folder format (see the [crate docs](crate)) and
 /// reports every problem at once, as compile errors that name the file, and
 /// the line and column where there is one.
+///
+/// # Checking the SQL with the engine: `dialect`
+///
+/// ```
+/// # #[cfg(feature = "sqlite")]
+/// static MIGRATIONS: migrate_core::Migrations =
+///     migrate_core::embed_migrations!("migrations", dialect = "sqlite");
+/// ```
+///
+/// - `dialect = "sqlite"` (needs the `sqlite` feature) dry-runs every
+///   migration at compile time on an in-memory database of SQLite itself, so
+///   syntax errors *and* mistakes such as an unknown table, column or
+///   function, a bad index or a constraint that the migration's own data
+///   breaks fail `cargo build` with `file:line:col: <SQLite's message>`. The
+///   dry run copies the runtime: the history table `_migrations` exists,
+///   consecutive migrations share one transaction, `no-transaction`
+///   migrations run statement by statement outside it, and `foreign_keys` is
+///   on, as in the SQLite of rusqlite's `bundled` feature. If your
+///   connections run with foreign keys off, say so with
+///   `foreign_keys = "off"`. Each down migration runs right after its up
+///   migration and is undone, so it is checked against the schema it will
+///   meet. The dry run stops at the first up migration that fails. It cannot
+///   touch files: `ATTACH` of a file and `load_extension()` are refused.
+/// - `dialect = "postgres"` (needs the `postgres` feature) parses every up
+///   and down file with a PostgreSQL grammar (squawk's), so syntax errors
+///   fail the build with the file, line and column. There is no PostgreSQL
+///   engine in a build, so an unknown table is found at run time only.
+/// - Without `dialect`, only the folder format and the lexical checks run:
+///   closed strings, comments and dollar quotes under rules that accept
+///   both engines' SQL, and known directives. Name the dialect to get the
+///   engine check; the macro does not guess it from the enabled features,
+///   since a crate can use both engines.
+///
+/// The engine check has two escape hatches per file, as directives: `--
+/// migrate:no-check` (the dry run still runs the file's statements, ignoring
+/// their errors, so later migrations see its tables) and `-- migrate:sqlite-function
+/// name/arity` for functions your application registers. Data-dependent
+/// failures (a `UNIQUE` index over rows that exist only in production) and
+/// lazily checked objects (a view or trigger body naming a missing table, which
+/// SQLite checks only when the view is used or the trigger fires) are not found.
 ///
 /// # Rebuilding when migrations change
 ///
