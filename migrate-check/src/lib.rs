@@ -24,4 +24,4 @@ pub use migrate_format::Problem;
 #[cfg(feature = "postgres")]
 pub use postgres::check_postgres;
 #[cfg(feature = "sqlite")]
-pub use sqlite::{SqliteOptions, check_sqlite, check_sqlite_with};
+pub use sqlite::{SqliteOptions, check_sqlite, check_sqlite_cached, check_sqlite_with};

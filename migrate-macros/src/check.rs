@@ -47,13 +47,30 @@ fn run(
     }
 }
 
+/// The dry run. When the crate has a build script (as the docs recommend,
+/// to rebuild on new files), cargo gives it an `OUT_DIR`, where the dry run
+/// keeps checkpoints so that editing the newest of many migrations does not
+/// run all of them again. Without one, every expansion runs in full.
 #[cfg(feature = "sqlite")]
 fn sqlite(input: &Input, migrations: &[SourceMigration]) -> Result<Vec<Problem>, Unavailable> {
     let defaults = migrate_check::SqliteOptions::default();
     let options = migrate_check::SqliteOptions {
         foreign_keys: input.foreign_keys.unwrap_or(defaults.foreign_keys),
     };
-    Ok(migrate_check::check_sqlite_with(migrations, options))
+    let problems = match std::env::var_os("OUT_DIR") {
+        Some(out_dir) => {
+            // One cache per folder, so that two folders of one crate do not
+            // evict each other's checkpoints.
+            let folder = migrate_format::checksum::checksum(&input.folder.value());
+            let name = migrate_format::checksum::to_hex(&folder)[..16].to_owned();
+            let cache = std::path::Path::new(&out_dir)
+                .join("migrate-check-sqlite")
+                .join(name);
+            migrate_check::check_sqlite_cached(migrations, options, &cache)
+        }
+        None => migrate_check::check_sqlite_with(migrations, options),
+    };
+    Ok(problems)
 }
 
 #[cfg(not(feature = "sqlite"))]

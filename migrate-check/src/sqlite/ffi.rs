@@ -7,6 +7,7 @@
 
 use std::cell::Cell;
 use std::ffi::{CStr, CString, c_char, c_int, c_void};
+use std::path::Path;
 use std::ptr;
 
 use libsqlite3_sys as sys;
@@ -149,23 +150,50 @@ impl Db {
     /// No write transaction may be open.
     pub(crate) fn copy(&self) -> Result<Db, String> {
         let copy = Db::open()?;
+        self.backup_to(&copy)?;
+        Ok(copy)
+    }
+
+    /// Opens a database file of the dry run's cache. It never runs
+    /// migrations' SQL, only backups, so it needs no authorizer.
+    pub(crate) fn open_file(path: &Path, create: bool) -> Result<Db, String> {
+        let name = CString::new(path.as_os_str().as_encoded_bytes())
+            .map_err(|_| format!("bad cache path {}", path.display()))?;
+        let flags = if create {
+            sys::SQLITE_OPEN_READWRITE | sys::SQLITE_OPEN_CREATE
+        } else {
+            sys::SQLITE_OPEN_READONLY
+        };
+        let mut handle = ptr::null_mut();
+        // SAFETY: the name is a valid C string and `handle` a valid out-pointer.
+        let code = unsafe { sys::sqlite3_open_v2(name.as_ptr(), &mut handle, flags, ptr::null()) };
+        let db = Db {
+            handle,
+            guard: Box::default(),
+        };
+        db.check(code)?;
+        Ok(db)
+    }
+
+    /// Replaces the content of `dest` with this database's. No write
+    /// transaction may be open on this one.
+    pub(crate) fn backup_to(&self, dest: &Db) -> Result<(), String> {
         // SAFETY: both handles are open, and the backup is finished before
         // either can be closed.
         let code = unsafe {
             let backup = sys::sqlite3_backup_init(
-                copy.handle,
+                dest.handle,
                 c"main".as_ptr(),
                 self.handle,
                 c"main".as_ptr(),
             );
             if backup.is_null() {
-                return Err(copy.message());
+                return Err(dest.message());
             }
             sys::sqlite3_backup_step(backup, -1);
             sys::sqlite3_backup_finish(backup)
         };
-        copy.check(code)?;
-        Ok(copy)
+        dest.check(code)
     }
 
     /// Prepares the statement starting at byte `start`. Returns it (none
@@ -253,6 +281,14 @@ impl Drop for Db {
             sys::sqlite3_close(self.handle);
         }
     }
+}
+
+/// The version of the SQLite that the dry run runs, as in `3.54.1`.
+pub(crate) fn version() -> String {
+    // SAFETY: SQLite returns a static NUL-terminated string.
+    unsafe { CStr::from_ptr(sys::sqlite3_libversion()) }
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// A prepared statement, finalized on drop.

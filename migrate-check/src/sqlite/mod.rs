@@ -18,15 +18,18 @@
 //! The dry run stops at the first up migration that fails, as the runtime
 //! would: everything after it would run against a schema that never exists.
 
+mod cache;
 mod ffi;
 
 use std::ops::Range;
+use std::path::Path;
 
 use migrate_format::checksum;
 use migrate_format::directive::SqliteFunction;
 use migrate_format::lexer::{self, Flavor};
 use migrate_format::{Problem, SourceFile, SourceMigration};
 
+use cache::Cache;
 use ffi::{Db, Failure};
 
 /// The runtime's history table, `migrate_core::DEFAULT_TABLE`.
@@ -63,7 +66,32 @@ pub fn check_sqlite(migrations: &[SourceMigration]) -> Vec<Problem> {
 
 /// [`check_sqlite`] with explicit options.
 pub fn check_sqlite_with(migrations: &[SourceMigration], options: SqliteOptions) -> Vec<Problem> {
+    dry_run(migrations, options, None)
+}
+
+/// [`check_sqlite_with`], resuming from the checkpoint of the longest
+/// unchanged prefix of the migrations saved in `cache`, and saving one for
+/// all migrations but the newest.
+///
+/// The result is the same as without a cache, with one difference: the
+/// transaction that holds the migrations commits at the checkpoint, so a
+/// deferred foreign key violated before it and repaired after it is
+/// reported. A failing cache is ignored.
+pub fn check_sqlite_cached(
+    migrations: &[SourceMigration],
+    options: SqliteOptions,
+    cache: &Path,
+) -> Vec<Problem> {
+    dry_run(migrations, options, Some(cache))
+}
+
+fn dry_run(
+    migrations: &[SourceMigration],
+    options: SqliteOptions,
+    cache: Option<&Path>,
+) -> Vec<Problem> {
     let functions = declared_functions(migrations);
+    let cache = cache.map(|folder| Cache::new(folder, migrations, options, &functions));
     let mut run = match DryRun::new(options, functions) {
         Ok(run) => run,
         Err(message) => {
@@ -71,8 +99,18 @@ pub fn check_sqlite_with(migrations: &[SourceMigration], options: SqliteOptions)
             return vec![problem_in(file, message)];
         }
     };
+    let start = cache
+        .as_ref()
+        .and_then(|cache| cache.restore(&run.db))
+        .unwrap_or(0);
+    // The newest migration is the one being written and edited; everything
+    // before it is saved.
+    let checkpoint = migrations.len().saturating_sub(1);
     let mut last = None;
-    for migration in migrations {
+    for (index, migration) in migrations.iter().enumerate().skip(start) {
+        if let (Some(cache), Some(previous), true) = (&cache, last, index == checkpoint) {
+            run.checkpoint(cache, previous, index);
+        }
         last = Some(&migration.up);
         if !run.up(migration) {
             break;
@@ -216,6 +254,15 @@ impl DryRun {
     fn end_transaction(&mut self, file: &SourceFile) {
         if !self.db.autocommit() {
             self.internal(file, "COMMIT");
+        }
+    }
+
+    /// Commits the first `count` migrations and saves them, if they ran
+    /// without a problem. `last` is the newest of them.
+    fn checkpoint(&mut self, cache: &Cache, last: &SourceFile, count: usize) {
+        self.end_transaction(last);
+        if self.problems.is_empty() {
+            cache.save(&self.db, count);
         }
     }
 

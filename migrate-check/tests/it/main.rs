@@ -3,7 +3,9 @@
 
 use std::path::Path;
 
-use migrate_check::{Problem, SqliteOptions, check_postgres, check_sqlite, check_sqlite_with};
+use migrate_check::{
+    Problem, SqliteOptions, check_postgres, check_sqlite, check_sqlite_cached, check_sqlite_with,
+};
 use migrate_format::{Flavor, SourceMigration, folder};
 
 fn load(folder: &Path, flavor: Flavor) -> Vec<SourceMigration> {
@@ -279,4 +281,96 @@ fn postgres_no_check_skips_the_parse() {
         "-- migrate:no-check\nCREATE TABLE a (id int) ENGINE = InnoDB;",
     )]);
     assert_eq!(problems, Vec::<String>::new());
+}
+
+#[test]
+fn the_cache_gives_the_same_answers() {
+    let cache = tempfile::tempdir().unwrap();
+    let migrations = load(&corpus("sqlite"), Flavor::Sqlite);
+    let options = SqliteOptions::default();
+    for _ in 0..2 {
+        let problems = check_sqlite_cached(&migrations, options, cache.path());
+        assert_eq!(messages(&problems), Vec::<String>::new());
+    }
+    let broken = [
+        USERS,
+        (
+            "2_posts.sql",
+            "CREATE TABLE posts (id INTEGER PRIMARY KEY);",
+        ),
+        ("3_seed.sql", "INSERT INTO post (id) VALUES (1);"),
+    ];
+    let broken = folder(&broken, Flavor::Sqlite);
+    for _ in 0..2 {
+        let problems = check_sqlite_cached(&broken, options, cache.path());
+        assert_eq!(
+            messages(&problems),
+            ["migrations/3_seed.sql:1:13: no such table: post"]
+        );
+    }
+}
+
+#[test]
+fn the_cache_resumes_from_the_unchanged_prefix() {
+    let cache = tempfile::tempdir().unwrap();
+    let options = SqliteOptions::default();
+    let first = folder(
+        &[
+            USERS,
+            (
+                "2_posts.sql",
+                "CREATE TABLE posts (id INTEGER PRIMARY KEY);",
+            ),
+        ],
+        Flavor::Sqlite,
+    );
+    assert!(check_sqlite_cached(&first, options, cache.path()).is_empty());
+    // Mark the saved state, so that a run can only pass by restoring it.
+    let saved: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().path())
+        .collect();
+    assert_eq!(saved.len(), 1, "{saved:?}");
+    let marked = mark_checkpoint(&saved[0]);
+    let edited = folder(
+        &[
+            USERS,
+            ("2_posts.sql", &format!("INSERT INTO {marked} VALUES (1);")),
+        ],
+        Flavor::Sqlite,
+    );
+    assert_eq!(
+        messages(&check_sqlite_cached(&edited, options, cache.path())),
+        Vec::<String>::new()
+    );
+    // Without the cache, the marker table does not exist.
+    assert_eq!(
+        messages(&check_sqlite(&edited)),
+        [format!(
+            "migrations/2_posts.sql:1:13: no such table: {marked}"
+        )]
+    );
+}
+
+/// Adds a table to a saved checkpoint, a plain SQLite file, with the C API
+/// directly: the checker's own connections refuse to open other files.
+fn mark_checkpoint(path: &Path) -> String {
+    use libsqlite3_sys as sys;
+    let name = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    let mut db = std::ptr::null_mut();
+    // SAFETY: a valid path and out-pointer; the handle is closed below.
+    unsafe {
+        assert_eq!(sys::sqlite3_open(name.as_ptr(), &mut db), sys::SQLITE_OK);
+        let sql = c"CREATE TABLE restored_marker (a)";
+        let code = sys::sqlite3_exec(
+            db,
+            sql.as_ptr(),
+            None,
+            std::ptr::null_mut(),
+            std::ptr::null_mut(),
+        );
+        assert_eq!(code, sys::SQLITE_OK);
+        sys::sqlite3_close(db);
+    }
+    "restored_marker".to_owned()
 }

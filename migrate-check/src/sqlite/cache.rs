@@ -1,0 +1,130 @@
+//! Checkpoints of the dry run, so that editing the newest migration of a
+//! long history does not re-run all the others.
+//!
+//! A dry run of 1000 migrations takes seconds, mostly because SQLite parses
+//! its whole schema again after every `ALTER TABLE` and every rolled-back
+//! down migration. But the state after the first `c` migrations depends only
+//! on those migrations, the options and the checker, so it is saved under a
+//! hash of exactly that, and a later run that starts with the same `c`
+//! migrations restores it and runs only the rest.
+//!
+//! Only a prefix that ran without a problem is saved, so restoring one never
+//! hides an error. The cache is an optimization: when it cannot be read or
+//! written, the dry run simply runs in full.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use migrate_format::checksum::{checksum, to_hex};
+use migrate_format::directive::SqliteFunction;
+use migrate_format::{SourceFile, SourceMigration};
+
+use super::SqliteOptions;
+use super::ffi::Db;
+
+/// How many checkpoint files to keep: the newest, and a few older ones for
+/// when an edit goes one or two migrations further back.
+const KEEP: usize = 3;
+
+/// The cache folder of one dry run, and the key of each prefix.
+pub(crate) struct Cache {
+    folder: PathBuf,
+    /// `keys[c]` names the state after the first `c` migrations.
+    keys: Vec<String>,
+}
+
+impl Cache {
+    pub(crate) fn new(
+        folder: &Path,
+        migrations: &[SourceMigration],
+        options: SqliteOptions,
+        functions: &[SqliteFunction],
+    ) -> Cache {
+        let mut key = to_hex(&checksum(&environment(options, functions)));
+        let mut keys = vec![key.clone()];
+        for migration in migrations {
+            key = to_hex(&checksum(&format!("{key}\n{}", describe(migration))));
+            keys.push(key.clone());
+        }
+        Cache {
+            folder: folder.to_owned(),
+            keys,
+        }
+    }
+
+    /// The longest saved prefix, as the number of migrations it holds and
+    /// its database restored into `db`.
+    pub(crate) fn restore(&self, db: &Db) -> Option<usize> {
+        let found = (1..self.keys.len())
+            .rev()
+            .find(|&count| self.path(count).is_file())?;
+        let saved = Db::open_file(&self.path(found), false).ok()?;
+        saved.backup_to(db).ok()?;
+        Some(found)
+    }
+
+    /// Saves the state after the first `count` migrations, and forgets all
+    /// but the newest few checkpoints.
+    pub(crate) fn save(&self, db: &Db, count: usize) {
+        if fs::create_dir_all(&self.folder).is_err() || self.path(count).is_file() {
+            return;
+        }
+        // Written under a temporary name and renamed, so that a build killed
+        // half-way never leaves a truncated checkpoint behind.
+        let partial = self.folder.join(format!("{}.partial", self.keys[count]));
+        let saved = Db::open_file(&partial, true).and_then(|file| db.backup_to(&file));
+        if saved.is_ok() && fs::rename(&partial, self.path(count)).is_ok() {
+            self.prune();
+        } else {
+            let _ = fs::remove_file(&partial);
+        }
+    }
+
+    fn path(&self, count: usize) -> PathBuf {
+        self.folder.join(format!("{}.sqlite", self.keys[count]))
+    }
+
+    fn prune(&self) {
+        let Ok(entries) = fs::read_dir(&self.folder) else {
+            return;
+        };
+        let mut checkpoints: Vec<(std::time::SystemTime, PathBuf)> = entries
+            .flatten()
+            .filter(|entry| entry.path().extension().is_some_and(|e| e == "sqlite"))
+            .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
+            .collect();
+        checkpoints.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
+        for (_, old) in checkpoints.into_iter().skip(KEEP) {
+            let _ = fs::remove_file(old);
+        }
+    }
+}
+
+/// What a prefix's state depends on besides its migrations: this checker,
+/// the SQLite it runs, the options, and the stubs (declared anywhere in the
+/// folder, and registered for the whole run).
+fn environment(options: SqliteOptions, functions: &[SqliteFunction]) -> String {
+    let stubs: Vec<String> = functions
+        .iter()
+        .map(|f| format!("{}/{:?}", f.name, f.arity))
+        .collect();
+    format!(
+        "migrate-check {} sqlite {} foreign_keys={} functions={}",
+        env!("CARGO_PKG_VERSION"),
+        super::ffi::version(),
+        options.foreign_keys,
+        stubs.join(",")
+    )
+}
+
+/// Everything about one migration that the dry run reads.
+fn describe(migration: &SourceMigration) -> String {
+    let file = |file: &SourceFile| to_hex(&checksum(&file.sql));
+    format!(
+        "{} {} {} {}",
+        migration.version,
+        migration.description,
+        file(&migration.up),
+        migration.down.as_ref().map_or_else(String::new, file)
+    )
+}
