@@ -22,9 +22,14 @@ use migrate_format::{SourceFile, SourceMigration};
 use super::SqliteOptions;
 use super::ffi::Db;
 
-/// How many checkpoint files to keep: the newest, and a few older ones for
-/// when an edit goes one or two migrations further back.
-const KEEP: usize = 3;
+/// Checkpoints are saved every this many migrations, at fixed positions so
+/// that they stay valid when migrations are added after them.
+const EVERY: usize = 100;
+
+/// How far back from the newest migration the fixed checkpoints go. An
+/// edit further back re-runs everything up to it, which is rare enough.
+/// Each checkpoint is a copy of the schema (about 8 KB per table).
+const REACH: usize = 300;
 
 /// The cache folder of one dry run, and the key of each prefix.
 pub(crate) struct Cache {
@@ -63,8 +68,14 @@ impl Cache {
         Some(found)
     }
 
-    /// Saves the state after the first `count` migrations, and forgets all
-    /// but the newest few checkpoints.
+    /// Where to save checkpoints: after every hundredth migration among the
+    /// newest few hundred, and before the newest migration, the one that is
+    /// being written and edited.
+    pub(crate) fn is_checkpoint(&self, count: usize) -> bool {
+        is_checkpoint(count, self.keys.len() - 1)
+    }
+
+    /// Saves the state after the first `count` migrations.
     pub(crate) fn save(&self, db: &Db, count: usize) {
         if fs::create_dir_all(&self.folder).is_err() || self.path(count).is_file() {
             return;
@@ -73,31 +84,37 @@ impl Cache {
         // half-way never leaves a truncated checkpoint behind.
         let partial = self.folder.join(format!("{}.partial", self.keys[count]));
         let saved = Db::open_file(&partial, true).and_then(|file| db.backup_to(&file));
-        if saved.is_ok() && fs::rename(&partial, self.path(count)).is_ok() {
-            self.prune();
-        } else {
+        if saved.is_err() || fs::rename(&partial, self.path(count)).is_err() {
             let _ = fs::remove_file(&partial);
+        }
+    }
+
+    /// Deletes the checkpoints of other versions of the folder, which an
+    /// edit has made useless.
+    pub(crate) fn prune(&self) {
+        let Ok(entries) = fs::read_dir(&self.folder) else {
+            return;
+        };
+        let current: Vec<PathBuf> = (0..self.keys.len())
+            .filter(|&count| self.is_checkpoint(count))
+            .map(|count| self.path(count))
+            .collect();
+        for entry in entries.flatten() {
+            if !current.contains(&entry.path()) {
+                let _ = fs::remove_file(entry.path());
+            }
         }
     }
 
     fn path(&self, count: usize) -> PathBuf {
         self.folder.join(format!("{}.sqlite", self.keys[count]))
     }
+}
 
-    fn prune(&self) {
-        let Ok(entries) = fs::read_dir(&self.folder) else {
-            return;
-        };
-        let mut checkpoints: Vec<(std::time::SystemTime, PathBuf)> = entries
-            .flatten()
-            .filter(|entry| entry.path().extension().is_some_and(|e| e == "sqlite"))
-            .filter_map(|entry| Some((entry.metadata().ok()?.modified().ok()?, entry.path())))
-            .collect();
-        checkpoints.sort_by_key(|(modified, _)| std::cmp::Reverse(*modified));
-        for (_, old) in checkpoints.into_iter().skip(KEEP) {
-            let _ = fs::remove_file(old);
-        }
-    }
+/// Whether the state after `count` of `total` migrations is saved.
+fn is_checkpoint(count: usize, total: usize) -> bool {
+    let fixed = count.is_multiple_of(EVERY) && count + REACH >= total;
+    count > 0 && count < total && (fixed || count + 1 == total)
 }
 
 /// What a prefix's state depends on besides its migrations: this checker,
@@ -127,4 +144,23 @@ fn describe(migration: &SourceMigration) -> String {
         file(&migration.up),
         migration.down.as_ref().map_or_else(String::new, file)
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_checkpoint;
+
+    #[test]
+    fn checkpoints_are_near_the_newest_migration() {
+        let saved = |total| {
+            (0..=total)
+                .filter(|&c| is_checkpoint(c, total))
+                .collect::<Vec<_>>()
+        };
+        assert_eq!(saved(1), Vec::<usize>::new());
+        assert_eq!(saved(2), [1]);
+        assert_eq!(saved(250), [100, 200, 249]);
+        assert_eq!(saved(1000), [700, 800, 900, 999]);
+        assert_eq!(saved(1001), [800, 900, 1000]);
+    }
 }

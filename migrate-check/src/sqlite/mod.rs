@@ -70,12 +70,13 @@ pub fn check_sqlite_with(migrations: &[SourceMigration], options: SqliteOptions)
 }
 
 /// [`check_sqlite_with`], resuming from the checkpoint of the longest
-/// unchanged prefix of the migrations saved in `cache`, and saving one for
-/// all migrations but the newest.
+/// unchanged prefix of the migrations saved in the folder `cache`, and
+/// saving checkpoints: one for all migrations but the newest, and one every
+/// hundred migrations among the newest three hundred.
 ///
 /// The result is the same as without a cache, with one difference: the
-/// transaction that holds the migrations commits at the checkpoint, so a
-/// deferred foreign key violated before it and repaired after it is
+/// transaction that holds the migrations commits at each checkpoint, so a
+/// deferred foreign key violated before one and repaired after it is
 /// reported. A failing cache is ignored.
 pub fn check_sqlite_cached(
     migrations: &[SourceMigration],
@@ -103,12 +104,11 @@ fn dry_run(
         .as_ref()
         .and_then(|cache| cache.restore(&run.db))
         .unwrap_or(0);
-    // The newest migration is the one being written and edited; everything
-    // before it is saved.
-    let checkpoint = migrations.len().saturating_sub(1);
     let mut last = None;
     for (index, migration) in migrations.iter().enumerate().skip(start) {
-        if let (Some(cache), Some(previous), true) = (&cache, last, index == checkpoint) {
+        if let (Some(cache), Some(previous)) = (&cache, last)
+            && cache.is_checkpoint(index)
+        {
             run.checkpoint(cache, previous, index);
         }
         last = Some(&migration.up);
@@ -122,6 +122,9 @@ fn dry_run(
     // The final commit is where deferred foreign keys are checked.
     if let Some(file) = last {
         run.end_transaction(file);
+    }
+    if let Some(cache) = cache {
+        cache.prune();
     }
     run.problems
 }
