@@ -23,13 +23,15 @@ use super::SqliteOptions;
 use super::ffi::Db;
 
 /// Checkpoints are saved every this many migrations, at fixed positions so
-/// that they stay valid when migrations are added after them.
-const EVERY: usize = 100;
+/// that they stay valid when migrations are added after them. Replaying 25
+/// migrations on a schema of 1000 tables takes about 2 s in a dev build.
+const EVERY: usize = 25;
 
 /// How far back from the newest migration the fixed checkpoints go. An
-/// edit further back re-runs everything up to it, which is rare enough.
-/// Each checkpoint is a copy of the schema (about 8 KB per table).
-const REACH: usize = 300;
+/// edit further back re-runs everything up to it; that is rare, since an
+/// applied migration must not be edited. Each checkpoint is a copy of the
+/// database, about 8 KB per table and index.
+const REACH: usize = 100;
 
 /// The cache folder of one dry run, and the key of each prefix.
 pub(crate) struct Cache {
@@ -159,8 +161,8 @@ mod tests {
         };
         assert_eq!(saved(1), Vec::<usize>::new());
         assert_eq!(saved(2), [1]);
-        assert_eq!(saved(250), [100, 200, 249]);
-        assert_eq!(saved(1000), [700, 800, 900, 999]);
-        assert_eq!(saved(1001), [800, 900, 1000]);
+        assert_eq!(saved(30), [25, 29]);
+        assert_eq!(saved(1000), [900, 925, 950, 975, 999]);
+        assert_eq!(saved(1001), [925, 950, 975, 1000]);
     }
 }

@@ -72,7 +72,7 @@ pub fn check_sqlite_with(migrations: &[SourceMigration], options: SqliteOptions)
 /// [`check_sqlite_with`], resuming from the checkpoint of the longest
 /// unchanged prefix of the migrations saved in the folder `cache`, and
 /// saving checkpoints: one for all migrations but the newest, and one every
-/// hundred migrations among the newest three hundred.
+/// 25 migrations among the newest hundred.
 ///
 /// The result is the same as without a cache, with one difference: the
 /// transaction that holds the migrations commits at each checkpoint, so a
