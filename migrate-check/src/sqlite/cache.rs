@@ -60,14 +60,16 @@ impl Cache {
     }
 
     /// The longest saved prefix, as the number of migrations it holds and
-    /// its database restored into `db`.
-    pub(crate) fn restore(&self, db: &Db) -> Option<usize> {
+    /// a new in-memory database holding its state. A checkpoint that cannot
+    /// be read is skipped, never half-restored.
+    pub(crate) fn restore(&self) -> Option<(usize, Db)> {
         let found = (1..self.keys.len())
             .rev()
             .find(|&count| self.path(count).is_file())?;
         let saved = Db::open_file(&self.path(found), false).ok()?;
-        saved.backup_to(db).ok()?;
-        Some(found)
+        let db = Db::open().ok()?;
+        saved.backup_to(&db).ok()?;
+        Some((found, db))
     }
 
     /// Where to save checkpoints: after every hundredth migration among the

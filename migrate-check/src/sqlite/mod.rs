@@ -102,7 +102,7 @@ fn dry_run(
     };
     let start = cache
         .as_ref()
-        .and_then(|cache| cache.restore(&run.db))
+        .and_then(|cache| run.resume(cache))
         .unwrap_or(0);
     let mut last = None;
     for (index, migration) in migrations.iter().enumerate().skip(start) {
@@ -161,6 +161,15 @@ impl DryRun {
             functions,
             problems: Vec::new(),
         })
+    }
+
+    /// Continues from the cache's longest saved prefix, if any. Returns how
+    /// many migrations it holds.
+    fn resume(&mut self, cache: &Cache) -> Option<usize> {
+        let (count, db) = cache.restore()?;
+        configure(&db, self.options, &self.functions).ok()?;
+        self.db = db;
+        Some(count)
     }
 
     /// Applies an up migration and records it. Returns whether it applied.
