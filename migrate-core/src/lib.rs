@@ -151,8 +151,9 @@ pub use tokio_postgres;
 /// their errors, so later migrations see its tables) and `-- migrate:sqlite-function
 /// name/arity` for functions your application registers. Data-dependent
 /// failures (a `UNIQUE` index over rows that exist only in production) and
-/// lazily checked objects (a view or trigger body naming a missing table, which
-/// SQLite checks only when the view is used or the trigger fires) are not found.
+/// trigger bodies naming a missing table (SQLite checks them only when the
+/// trigger fires) are not found. Views are: each view of the final schema is
+/// queried once.
 ///
 /// # Rebuilding when migrations change
 ///

@@ -129,6 +129,24 @@ impl Db {
         Ok(ends)
     }
 
+    /// Runs one query of our own and returns the first two columns of its
+    /// rows as text (`NULL` as empty).
+    pub(crate) fn pairs(&self, sql: &str) -> Result<Vec<(String, String)>, String> {
+        let (statement, _) = self.prepare(sql, 0).map_err(|failure| failure.message)?;
+        let Some(statement) = statement else {
+            return Ok(Vec::new());
+        };
+        let mut rows = Vec::new();
+        loop {
+            // SAFETY: the statement is prepared and not finalized.
+            match unsafe { sys::sqlite3_step(statement.0) } {
+                sys::SQLITE_ROW => rows.push((statement.text(0), statement.text(1))),
+                sys::SQLITE_DONE => return Ok(rows),
+                _ => return Err(self.message()),
+            }
+        }
+    }
+
     /// Runs SQL of our own, which cannot fail unless SQLite itself does.
     pub(crate) fn execute(&self, sql: &str) -> Result<(), String> {
         self.run(sql).map(drop).map_err(|failure| failure.message)
@@ -293,6 +311,22 @@ pub(crate) fn version() -> String {
 
 /// A prepared statement, finalized on drop.
 struct Statement(*mut sys::sqlite3_stmt);
+
+impl Statement {
+    /// A column of the current row as text.
+    fn text(&self, column: c_int) -> String {
+        // SAFETY: the statement has a current row; the text is copied before
+        // the next step.
+        let text = unsafe { sys::sqlite3_column_text(self.0, column) };
+        if text.is_null() {
+            return String::new();
+        }
+        // SAFETY: SQLite returns NUL-terminated UTF-8.
+        unsafe { CStr::from_ptr(text.cast()) }
+            .to_string_lossy()
+            .into_owned()
+    }
+}
 
 impl Drop for Statement {
     fn drop(&mut self) {

@@ -123,6 +123,10 @@ fn dry_run(
     if let Some(file) = last {
         run.end_transaction(file);
     }
+    // After a failure, views would only repeat it.
+    if run.problems.is_empty() {
+        run.check_views(migrations);
+    }
     if let Some(cache) = cache {
         cache.prune();
     }
@@ -269,6 +273,31 @@ impl DryRun {
         }
     }
 
+    /// SQLite accepts a view over a table or function that does not exist,
+    /// and fails only when the view is used, or when a later `ALTER TABLE`
+    /// re-checks the schema. So every view of the final schema is queried
+    /// once; a view whose table a later migration creates is fine.
+    fn check_views(&mut self, migrations: &[SourceMigration]) {
+        let views = match self
+            .db
+            .pairs("SELECT name, sql FROM sqlite_schema WHERE type = 'view'")
+        {
+            Ok(views) => views,
+            Err(message) => {
+                let file = migrations.last().map_or("", |m| m.up.display.as_str());
+                self.problems.push(problem_in(file, message));
+                return;
+            }
+        };
+        for (name, sql) in views {
+            let query = format!("SELECT * FROM \"{}\" LIMIT 0", name.replace('"', "\"\""));
+            if let Err(failure) = self.db.run(&query) {
+                let message = format!("the view {name} cannot be used: {}", failure.message);
+                self.problems.push(view_problem(migrations, &sql, message));
+            }
+        }
+    }
+
     /// Commits the first `count` migrations and saves them, if they ran
     /// without a problem. `last` is the newest of them.
     fn checkpoint(&mut self, cache: &Cache, last: &SourceFile, count: usize) {
@@ -353,6 +382,23 @@ fn create_history_table() -> String {
             statements_done INTEGER
         )"
     )
+}
+
+/// Places a problem with a view at its `CREATE VIEW`: SQLite keeps the
+/// statement's text as written, so the newest file that contains it is the
+/// one that created the view.
+fn view_problem(migrations: &[SourceMigration], sql: &str, message: String) -> Problem {
+    let files = migrations.iter().rev().map(|m| &m.up);
+    let found = files
+        .clone()
+        .find_map(|file| file.sql.find(sql).map(|offset| (file, offset)));
+    match found {
+        Some((file, offset)) => problem_at(file, offset, message),
+        None => {
+            let file = migrations.last().map_or("", |m| m.up.display.as_str());
+            problem_in(file, message)
+        }
+    }
 }
 
 /// Opens the dry run's database.

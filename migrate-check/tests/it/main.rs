@@ -374,3 +374,23 @@ fn mark_checkpoint(path: &Path) -> String {
     }
     "restored_marker".to_owned()
 }
+
+#[test]
+fn views_are_checked_against_the_final_schema() {
+    let broken = sqlite(&[
+        USERS,
+        (
+            "2_view.sql",
+            "-- A view over a misspelt table.\nCREATE VIEW names AS SELECT name FROM user;",
+        ),
+    ]);
+    assert_eq!(
+        broken,
+        ["migrations/2_view.sql:2:1: the view names cannot be used: no such table: main.user"]
+    );
+    let created_later = sqlite(&[
+        ("1_view.sql", "CREATE VIEW names AS SELECT name FROM users;"),
+        ("2_users.sql", "CREATE TABLE users (name TEXT);"),
+    ]);
+    assert_eq!(created_later, Vec::<String>::new());
+}
