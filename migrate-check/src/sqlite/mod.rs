@@ -104,25 +104,7 @@ fn dry_run(
         .as_ref()
         .and_then(|cache| run.resume(cache))
         .unwrap_or(0);
-    let mut last = None;
-    for (index, migration) in migrations.iter().enumerate().skip(start) {
-        if let (Some(cache), Some(previous)) = (&cache, last)
-            && cache.is_checkpoint(index)
-        {
-            run.checkpoint(cache, previous, index);
-        }
-        last = Some(&migration.up);
-        if !run.up(migration) {
-            break;
-        }
-        if let Some(down) = &migration.down {
-            run.down(down);
-        }
-    }
-    // The final commit is where deferred foreign keys are checked.
-    if let Some(file) = last {
-        run.end_transaction(file);
-    }
+    run.apply(migrations, start, cache.as_ref());
     // After a failure, views would only repeat it.
     if run.problems.is_empty() {
         run.check_views(migrations);
@@ -176,6 +158,30 @@ impl DryRun {
         Some(count)
     }
 
+    /// Applies the migrations from index `start` on, each followed by the
+    /// check of its down migration, saving checkpoints on the way.
+    fn apply(&mut self, migrations: &[SourceMigration], start: usize, cache: Option<&Cache>) {
+        let mut last = None;
+        for (index, migration) in migrations.iter().enumerate().skip(start) {
+            if let (Some(cache), Some(previous)) = (cache, last)
+                && cache.is_checkpoint(index)
+            {
+                self.checkpoint(cache, previous, index);
+            }
+            last = Some(&migration.up);
+            if !self.up(migration) {
+                break;
+            }
+            if let Some(down) = &migration.down {
+                self.down(down);
+            }
+        }
+        // The final commit is where deferred foreign keys are checked.
+        if let Some(file) = last {
+            self.end_transaction(file);
+        }
+    }
+
     /// Applies an up migration and records it. Returns whether it applied.
     fn up(&mut self, migration: &SourceMigration) -> bool {
         let file = &migration.up;
@@ -185,14 +191,19 @@ impl DryRun {
             self.record(migration, false);
             self.end_transaction(file);
             let applied = statement_by_statement(&self.db, file);
-            self.finish_record(migration);
-            self.collect(applied)
+            let applied = self.collect(applied);
+            if applied {
+                self.finish_record(migration);
+            }
+            applied
         } else {
             if self.db.autocommit() {
                 self.begin(file);
             }
             let applied = self.in_transaction(file);
-            self.record(migration, true);
+            if applied {
+                self.record(migration, true);
+            }
             applied
         }
     }
