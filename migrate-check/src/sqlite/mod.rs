@@ -172,8 +172,10 @@ impl DryRun {
             if !self.up(migration) {
                 break;
             }
-            if let Some(down) = &migration.down {
-                self.down(down);
+            if let Some(down) = &migration.down
+                && !self.down(down)
+            {
+                break;
             }
         }
         // The final commit is where deferred foreign keys are checked.
@@ -209,10 +211,10 @@ impl DryRun {
     }
 
     /// Runs a down migration on the state its up migration left, then
-    /// undoes it.
-    fn down(&mut self, file: &SourceFile) {
+    /// undoes it. Returns whether that state is still there to go on from.
+    fn down(&mut self, file: &SourceFile) -> bool {
         if file.directives.no_check {
-            return;
+            return true;
         }
         if file.directives.no_transaction {
             // A backup cannot read a database with a write transaction open,
@@ -225,7 +227,7 @@ impl DryRun {
                 .map_err(|message| problem_in(&file.display, message))
                 .and_then(|copy| statement_by_statement(&copy, file));
             self.collect(checked);
-            return;
+            return true;
         }
         let nested = !self.db.autocommit();
         let (open, undo) = if nested {
@@ -239,10 +241,14 @@ impl DryRun {
         self.internal(file, &open);
         self.in_transaction(file);
         // An error such as a RAISE(ROLLBACK) in a trigger may already have
-        // rolled the whole transaction back; then there is nothing to undo.
-        if !self.db.autocommit() {
-            self.internal(file, &undo);
+        // rolled the whole transaction back. Then there is nothing to undo,
+        // but the migrations of that transaction are gone too, and going on
+        // would only report errors that they would have prevented.
+        if self.db.autocommit() {
+            return !nested;
         }
+        self.internal(file, &undo);
+        true
     }
 
     /// Runs a whole file inside the open transaction, as one script.
@@ -399,10 +405,10 @@ fn create_history_table() -> String {
 /// statement's text as written, so the newest file that contains it is the
 /// one that created the view.
 fn view_problem(migrations: &[SourceMigration], sql: &str, message: String) -> Problem {
-    let files = migrations.iter().rev().map(|m| &m.up);
-    let found = files
-        .clone()
-        .find_map(|file| file.sql.find(sql).map(|offset| (file, offset)));
+    let found = migrations
+        .iter()
+        .rev()
+        .find_map(|m| m.up.sql.find(sql).map(|offset| (&m.up, offset)));
     match found {
         Some((file, offset)) => problem_at(file, offset, message),
         None => {

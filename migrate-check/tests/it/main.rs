@@ -394,3 +394,16 @@ fn views_are_checked_against_the_final_schema() {
     ]);
     assert_eq!(created_later, Vec::<String>::new());
 }
+
+#[test]
+fn a_down_migration_that_rolls_everything_back_stops_the_run() {
+    let problems = sqlite(&[
+        (
+            "1_guard.up.sql",
+            "CREATE TABLE t (a);\nCREATE TRIGGER no_delete BEFORE DELETE ON t BEGIN SELECT RAISE(ROLLBACK, 'kept'); END;\nINSERT INTO t VALUES (1);",
+        ),
+        ("1_guard.down.sql", "DELETE FROM t;\nDROP TABLE t;"),
+        ("2_use.sql", "INSERT INTO t VALUES (2);"),
+    ]);
+    assert_eq!(problems, ["migrations/1_guard.down.sql:1:1: kept"]);
+}
