@@ -35,7 +35,11 @@ fn check_file(file: &SourceFile) -> Vec<Problem> {
     let mut reported: Vec<Option<usize>> = Vec::new();
     let mut problems = Vec::new();
     for error in errors {
-        let offset = usize::from(error.range().start());
+        // Errors inside a function body are mapped back from the decoded
+        // body to the file; flooring keeps the offset on a character.
+        let offset = file
+            .sql
+            .floor_char_boundary(usize::from(error.range().start()));
         let statement = statements
             .iter()
             .position(|s| s.contains(&offset) || s.end == offset);
