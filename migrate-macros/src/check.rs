@@ -94,3 +94,38 @@ fn feature_off(dialect: &str) -> Unavailable {
         "`dialect = \"{dialect}\"` checks the migrations with the {dialect} engine, which needs the `{dialect}` feature of migrate-core: add `features = [\"{dialect}\"]` to its line in Cargo.toml"
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn input(arguments: &str) -> Input {
+        syn::parse_str(arguments).expect("valid arguments")
+    }
+
+    #[test]
+    fn without_a_dialect_there_is_no_engine_check() {
+        assert_eq!(check(&input(r#""migrations""#), &[]), Ok(Vec::new()));
+    }
+
+    // Only a build without the engine's feature can see this error.
+    #[cfg(not(feature = "sqlite"))]
+    #[test]
+    fn a_dialect_without_its_feature_says_which_feature() {
+        let error = check(&input(r#""migrations", dialect = "sqlite""#), &[]).unwrap_err();
+        assert!(
+            error.contains("needs the `sqlite` feature of migrate-core"),
+            "{error}"
+        );
+    }
+
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn postgres_without_its_feature_says_which_feature() {
+        let error = check(&input(r#""migrations", dialect = "postgres""#), &[]).unwrap_err();
+        assert!(
+            error.contains("needs the `postgres` feature of migrate-core"),
+            "{error}"
+        );
+    }
+}
