@@ -9,6 +9,21 @@
 //! Run it in the dev profile to see what `cargo build` pays: proc-macros and
 //! their dependencies, SQLite included, are compiled without optimization
 //! unless `[profile.dev.build-override]` says otherwise.
+//!
+//! Measured on the 2-core development machine (dev profile; release in
+//! parentheses):
+//!
+//! | | 100 migrations | 1000 migrations |
+//! |---|---|---|
+//! | load the folder (names, lexer, checksums) | 3–5 ms | 33–45 ms |
+//! | PostgreSQL parse | 85 ms (5 ms) | 0.8 s (0.12 s) |
+//! | SQLite dry run, no cache | 83 ms (70 ms) | 7.7–7.9 s (5.8 s) |
+//! | SQLite dry run after editing the newest migration, with checkpoints | 7 ms | 60–90 ms |
+//!
+//! The SQLite dry run grows faster than linearly: SQLite parses its whole
+//! schema again after each `ALTER TABLE` and each rolled-back down
+//! migration, and every generated migration here has both. Without the
+//! `ALTER TABLE` and the down migrations, 1000 migrations take 0.5 s.
 
 use std::path::Path;
 use std::time::{Duration, Instant};
