@@ -8,8 +8,6 @@
 //! several errors in a row; only the first error of each statement is
 //! reported, which is the one the mistake caused.
 
-use std::ops::Range;
-
 use migrate_format::lexer::{self, Flavor};
 use migrate_format::{Problem, SourceFile, SourceMigration};
 use squawk_syntax::SourceFile as Parsed;
@@ -47,31 +45,30 @@ fn check_file(file: &SourceFile) -> Vec<Problem> {
             continue;
         }
         reported.push(statement);
-        let opening = statement.map(|i| statements[i].clone());
         problems.push(Problem {
             file: file.display.clone(),
             position: Some(lexer::line_col(&file.sql, offset)),
-            message: describe(error.message(), &file.sql, opening),
+            message: describe(error.message(), &file.sql[offset..]),
         });
     }
     problems
 }
 
 /// squawk's message, with its token kinds (`CREATE_KW`, `L_PAREN`) written
-/// as the SQL they stand for, and the statement's first words when the
-/// parser could not recognise the statement at all.
-fn describe(message: &str, sql: &str, statement: Option<Range<usize>>) -> String {
+/// as the SQL they stand for. When the parser recognises no statement at
+/// all, the words it stopped at are quoted, since its message names only
+/// their first token.
+fn describe(message: &str, rest: &str) -> String {
     let message = message
         .split(' ')
         .map(token_kind)
         .collect::<Vec<_>>()
         .join(" ");
-    let opening = statement.map(|range| opening_words(&sql[range]));
-    match opening {
-        Some(opening) if message.starts_with("expected command") => {
-            format!("syntax error: {message}; no PostgreSQL statement starts with `{opening}`")
-        }
-        _ => format!("syntax error: {message}"),
+    if message.starts_with("expected command") {
+        let words = opening_words(rest);
+        format!("syntax error: {message}; no PostgreSQL statement starts with `{words}`")
+    } else {
+        format!("syntax error: {message}")
     }
 }
 
@@ -88,11 +85,14 @@ fn token_kind(word: &str) -> String {
         "COMMA" => Some(","),
         "DOT" => Some("."),
         "IDENT" => Some("an identifier"),
+        "INT_NUMBER" | "FLOAT_NUMBER" => Some("a number"),
+        "STRING" => Some("a string"),
         "EOF" => Some("the end of the file"),
         _ => None,
     };
+    let is_prose = sql.is_some_and(|sql| sql.starts_with('a') || sql.starts_with("the"));
     match (sql, kind.strip_suffix("_KW")) {
-        (Some(sql), _) if kind == "IDENT" || kind == "EOF" => format!("{sql}{punctuation}"),
+        (Some(sql), _) if is_prose => format!("{sql}{punctuation}"),
         (Some(sql), _) => format!("`{sql}`{punctuation}"),
         (None, Some(keyword)) if keyword.chars().all(|c| c.is_ascii_uppercase() || c == '_') => {
             format!("`{keyword}`{punctuation}")
@@ -101,21 +101,23 @@ fn token_kind(word: &str) -> String {
     }
 }
 
-/// Up to the first three words of a statement, to name it in a message.
-fn opening_words(statement: &str) -> String {
+/// Up to three words from where the parser stopped, within the statement
+/// or the function body (which a dollar quote closes).
+fn opening_words(rest: &str) -> String {
+    let statement = rest.split(';').next().unwrap_or(rest);
     statement
         .split_whitespace()
+        .take_while(|word| !word.starts_with('$'))
         .take(3)
         .collect::<Vec<_>>()
         .join(" ")
-        .trim_end_matches(';')
-        .to_owned()
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use squawk_syntax::ast::AstNode;
+    use std::ops::Range;
 
     /// squawk's statements and migrate's lexer must agree on every corpus
     /// file, so that errors are attributed to the right statement and a

@@ -275,6 +275,20 @@ fn postgres_syntax_errors_are_found() {
 }
 
 #[test]
+fn postgres_errors_inside_sql_function_bodies_are_found() {
+    let problems = postgres(&[(
+        "1_f.sql",
+        "CREATE FUNCTION f() RETURNS int LANGUAGE sql AS $$\n  SELEC 1\n$$;",
+    )]);
+    assert_eq!(
+        problems,
+        [
+            "migrations/1_f.sql:2:3: syntax error: expected command, found an identifier; no PostgreSQL statement starts with `SELEC 1`"
+        ]
+    );
+}
+
+#[test]
 fn postgres_no_check_skips_the_parse() {
     let problems = postgres(&[(
         "1_a.sql",
