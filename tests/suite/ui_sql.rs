@@ -33,5 +33,6 @@ fn sql_mistakes_are_compile_errors() -> io::Result<()> {
     link_sql_fixtures()?;
     let cases = trybuild::TestCases::new();
     cases.compile_fail("tests/ui-sql/*.rs");
+    cases.pass("tests/ui-sql/pass/*.rs");
     Ok(())
 }
