@@ -92,6 +92,39 @@ pub enum Error {
         table: String,
     },
 
+    /// A rollback would revert a migration that cannot be reverted. Nothing
+    /// was reverted.
+    #[error("migration {version}{} cannot be rolled back: {reason}; nothing was reverted", file.as_ref().map(|f| format!(" ({f})")).unwrap_or_default())]
+    Irreversible {
+        /// The migration's version.
+        version: i64,
+        /// Its up file, when the binary has it.
+        file: Option<String>,
+        /// Why it cannot be reverted.
+        reason: &'static str,
+    },
+
+    /// A version was named that this binary has no migration for.
+    #[error("there is no migration {version} in this binary")]
+    UnknownVersion {
+        /// The version named.
+        version: i64,
+    },
+
+    /// A version was named that the database has not applied.
+    #[error("migration {version} is not applied in the database")]
+    NotApplied {
+        /// The version named.
+        version: i64,
+    },
+
+    /// `resolve` was asked about a migration that finished normally.
+    #[error("migration {version} is not incomplete: it finished, so there is nothing to resolve")]
+    NotIncomplete {
+        /// The version named.
+        version: i64,
+    },
+
     /// A migration's SQL failed. Transactional migrations were rolled back.
     #[error("migration {version} ({file}) failed{}", statement.map(|n| format!(" at statement {n}")).unwrap_or_default())]
     Migration {

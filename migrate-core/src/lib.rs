@@ -66,6 +66,7 @@ extern crate self as migrate_core;
 
 mod error;
 mod history;
+mod lifecycle;
 mod migration;
 mod plan;
 mod report;
@@ -74,9 +75,10 @@ mod runner;
 mod sqlite;
 
 pub use error::{DriverError, Error, Result};
+pub use lifecycle::{Resolution, Rollback};
 pub use migrate_format::Checksum;
 pub use migration::{Migration, Migrations, Script};
-pub use report::{Applied, Report, State, Status, StatusEntry};
+pub use report::{Action, Applied, Report, State, Status, StatusEntry};
 pub use runner::{DEFAULT_TABLE, Runner, TransactionMode};
 
 /// The rusqlite this crate was built against, to avoid version mismatches.

@@ -9,12 +9,15 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use migrate_format::lexer::{self, Flavor};
-use rusqlite::{Connection, TransactionBehavior, params};
+use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
 use crate::history::{HistoryRow, TableName};
+use crate::lifecycle::{plan_baseline, plan_repair, plan_resolve, plan_rollback};
 use crate::plan::plan;
-use crate::report::{Applied, Report, Status};
-use crate::{Error, Migration, Migrations, Result, Runner, TransactionMode};
+use crate::report::{Action, Applied, Report, Status};
+use crate::{
+    Error, Migration, Migrations, Resolution, Result, Rollback, Runner, Script, TransactionMode,
+};
 
 /// How often to look again while another process runs a `no-transaction` migration.
 const POLL_INTERVAL: Duration = Duration::from_millis(25);
@@ -78,6 +81,202 @@ impl Runner<'_> {
         let history = read_history(conn, &table)?;
         Ok(Status::new(self.migrations.as_slice(), &history))
     }
+}
+
+impl Runner<'_> {
+    /// Reverts applied migrations with their down scripts, newest first, each
+    /// together with the removal of its history row.
+    ///
+    /// Refuses before reverting anything when a migration to revert has no
+    /// down script, is missing from the binary, was edited or is incomplete
+    /// ([`Error::Irreversible`], [`Error::Drift`], [`Error::Incomplete`]).
+    /// With [`TransactionMode::Single`] the whole rollback is one
+    /// transaction. A `no-transaction` down script runs one statement at a
+    /// time outside a transaction.
+    ///
+    /// Stop the services that migrate at start-up first: one starting during
+    /// the rollback would apply the reverted migrations again.
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn rollback(&self, conn: &mut Connection, rollback: Rollback) -> Result<Report> {
+        let started = Instant::now();
+        let table = TableName::parse(&self.table)?;
+        let reverted = with_busy_timeout(conn, self.busy_timeout, |conn| {
+            revert(self, conn, &table, rollback)
+        })?;
+        Ok(Report::of(Action::Rollback, reverted, started.elapsed()))
+    }
+
+    /// Records the migrations up to and including `version` as applied
+    /// without running them, for a database whose schema was created another
+    /// way. Versions already applied are left alone.
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn baseline(&self, conn: &mut Connection, version: i64) -> Result<Report> {
+        let started = Instant::now();
+        let table = TableName::parse(&self.table)?;
+        let recorded = with_busy_timeout(conn, self.busy_timeout, |conn| {
+            write_locked(conn, &table, |tx, history| {
+                let baseline = plan_baseline(self, &table, history, version)?;
+                for migration in &baseline {
+                    insert_row(tx, &table, migration, Duration::ZERO, true)?;
+                }
+                Ok(baseline
+                    .iter()
+                    .map(|m| Applied::new(m, Duration::ZERO))
+                    .collect())
+            })
+        })?;
+        Ok(Report::of(Action::Baseline, recorded, started.elapsed()))
+    }
+
+    /// Replaces the recorded checksum of one applied migration with the
+    /// binary's, after a deliberate edit (see [`Error::Drift`]). Returns
+    /// whether the record changed.
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn repair(&self, conn: &mut Connection, version: i64) -> Result<bool> {
+        let table = TableName::parse(&self.table)?;
+        with_busy_timeout(conn, self.busy_timeout, |conn| {
+            write_locked(conn, &table, |tx, history| {
+                let Some(migration) = plan_repair(self, history, version)? else {
+                    return Ok(false);
+                };
+                tx.execute(
+                    &format!("UPDATE {table} SET checksum = ?2 WHERE version = ?1"),
+                    params![version, migration.checksum_hex()],
+                )
+                .map_err(|e| Error::database(format!("re-stamping migration {version}"), e))?;
+                Ok(true)
+            })
+        })
+    }
+
+    /// Settles a `no-transaction` migration that stopped part-way (see
+    /// [`Error::Incomplete`]), after an operator finished or undid it by hand.
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn resolve(
+        &self,
+        conn: &mut Connection,
+        version: i64,
+        resolution: Resolution,
+    ) -> Result<()> {
+        let table = TableName::parse(&self.table)?;
+        with_busy_timeout(conn, self.busy_timeout, |conn| {
+            write_locked(conn, &table, |tx, history| {
+                plan_resolve(history, version)?;
+                let sql = match resolution {
+                    Resolution::Completed => {
+                        format!(
+                            "UPDATE {table} SET finished = 1, statements_done = NULL WHERE version = ?1"
+                        )
+                    }
+                    Resolution::RolledBack => format!("DELETE FROM {table} WHERE version = ?1"),
+                };
+                tx.execute(&sql, [version])
+                    .map_err(|e| Error::database(format!("resolving migration {version}"), e))?;
+                Ok(())
+            })
+        })
+    }
+}
+
+/// Takes the write lock, makes sure the history table exists, and reads it.
+fn begin_immediate<'c>(conn: &'c Connection, table: &TableName) -> Result<Transaction<'c>> {
+    let tx = Transaction::new_unchecked(conn, TransactionBehavior::Immediate)
+        .map_err(|e| Error::database("taking the write lock", e))?;
+    tx.execute_batch(&create_table(table))
+        .map_err(|e| Error::database(format!("creating the history table {}", table.plain()), e))?;
+    Ok(tx)
+}
+
+/// Runs `f` on the history under the write lock, and commits what it did.
+fn write_locked<T>(
+    conn: &Connection,
+    table: &TableName,
+    f: impl FnOnce(&Transaction<'_>, &[HistoryRow]) -> Result<T>,
+) -> Result<T> {
+    let tx = begin_immediate(conn, table)?;
+    let history = read_history(&tx, table)?;
+    let value = f(&tx, &history)?;
+    tx.commit().map_err(|e| Error::database("committing", e))?;
+    Ok(value)
+}
+
+fn revert(
+    runner: &Runner<'_>,
+    conn: &Connection,
+    table: &TableName,
+    rollback: Rollback,
+) -> Result<Vec<Applied>> {
+    let mut tx = begin_immediate(conn, table)?;
+    let reverts = plan_rollback(runner, table, &read_history(&tx, table)?, rollback)?;
+    let mut reverted = Vec::with_capacity(reverts.len());
+    for (migration, down) in reverts {
+        if down.no_transaction() {
+            tx.commit().map_err(|e| Error::database("committing", e))?;
+            reverted.push(run_down_outside_transaction(conn, table, migration, down)?);
+            tx = begin_immediate(conn, table)?;
+        } else {
+            reverted.push(revert_in_transaction(&tx, table, migration, down)?);
+            if runner.transaction_mode == TransactionMode::PerMigration {
+                tx.commit().map_err(|e| Error::database("committing", e))?;
+                tx = begin_immediate(conn, table)?;
+            }
+        }
+    }
+    tx.commit().map_err(|e| Error::database("committing", e))?;
+    Ok(reverted)
+}
+
+fn revert_in_transaction(
+    tx: &Connection,
+    table: &TableName,
+    migration: &Migration,
+    down: &Script,
+) -> Result<Applied> {
+    let started = Instant::now();
+    tx.execute_batch(down.sql())
+        .map_err(|e| script_failed(migration, down, None, e))?;
+    let duration = started.elapsed();
+    delete_row(tx, table, migration)?;
+    Ok(Applied::new(migration, duration))
+}
+
+fn run_down_outside_transaction(
+    conn: &Connection,
+    table: &TableName,
+    migration: &Migration,
+    down: &Script,
+) -> Result<Applied> {
+    let sql = down.sql();
+    let started = Instant::now();
+    for (index, range) in lexer::lex(sql, Flavor::Sqlite)
+        .statements
+        .iter()
+        .enumerate()
+    {
+        conn.execute_batch(&sql[range.clone()])
+            .map_err(|e| script_failed(migration, down, Some(index + 1), e))?;
+    }
+    let duration = started.elapsed();
+    delete_row(conn, table, migration)?;
+    Ok(Applied::new(migration, duration))
+}
+
+fn delete_row(conn: &Connection, table: &TableName, migration: &Migration) -> Result<()> {
+    conn.execute(
+        &format!("DELETE FROM {table} WHERE version = ?1"),
+        [migration.version()],
+    )
+    .map(drop)
+    .map_err(|e| {
+        Error::database(
+            format!(
+                "removing migration {} from {}",
+                migration.version(),
+                table.plain()
+            ),
+            e,
+        )
+    })
 }
 
 /// Runs `f` with the connection's busy timeout set to `timeout`, then puts
@@ -198,9 +397,18 @@ fn migration_failed(
     statement: Option<usize>,
     error: rusqlite::Error,
 ) -> Error {
+    script_failed(migration, migration.up(), statement, error)
+}
+
+fn script_failed(
+    migration: &Migration,
+    script: &Script,
+    statement: Option<usize>,
+    error: rusqlite::Error,
+) -> Error {
     Error::Migration {
         version: migration.version(),
-        file: migration.file().to_owned(),
+        file: script.file().to_owned(),
         statement,
         source: error.into(),
     }
