@@ -79,7 +79,7 @@ pub use lifecycle::{Resolution, Rollback};
 pub use migrate_format::Checksum;
 pub use migration::{Migration, Migrations, Script};
 pub use report::{Action, Applied, Report, State, Status, StatusEntry};
-pub use runner::{DEFAULT_TABLE, Runner, TransactionMode};
+pub use runner::{DEFAULT_TABLE, Progress, Runner, TransactionMode};
 
 /// The rusqlite this crate was built against, to avoid version mismatches.
 #[cfg(feature = "sqlite")]

@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::Migrations;
+use std::fmt;
+
+use crate::{Applied, Migration, Migrations};
 
 /// The default history table.
 pub const DEFAULT_TABLE: &str = "_migrations";
@@ -49,6 +51,29 @@ pub struct Runner<'a> {
     pub(crate) target: Option<i64>,
     pub(crate) busy_timeout: Duration,
     pub(crate) lock_timeout: Duration,
+    pub(crate) progress: Option<ProgressHook<'a>>,
+}
+
+/// What a run reports while it works, through [`Runner::on_progress`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Progress<'a> {
+    /// A migration's script is about to run: its up script, or its down
+    /// script in a rollback.
+    Started(&'a Migration),
+    /// A migration's script finished. With [`TransactionMode::Single`] it
+    /// commits with the rest of the run.
+    Finished(&'a Applied),
+}
+
+/// The callback of [`Runner::on_progress`].
+#[derive(Clone, Copy)]
+pub(crate) struct ProgressHook<'a>(&'a (dyn Fn(Progress<'_>) + Sync));
+
+impl fmt::Debug for ProgressHook<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressHook")
+    }
 }
 
 impl<'a> Runner<'a> {
@@ -62,7 +87,29 @@ impl<'a> Runner<'a> {
             target: None,
             busy_timeout: Duration::from_secs(30),
             lock_timeout: Duration::from_secs(60),
+            progress: None,
         }
+    }
+
+    /// Calls `hook` as each migration starts and finishes, to show progress.
+    pub fn on_progress(mut self, hook: &'a (dyn Fn(Progress<'_>) + Sync)) -> Self {
+        self.progress = Some(ProgressHook(hook));
+        self
+    }
+
+    /// Runs one migration's script, reporting its start and end.
+    pub(crate) fn step(
+        &self,
+        migration: &Migration,
+        run: impl FnOnce() -> crate::Result<Applied>,
+    ) -> crate::Result<Applied> {
+        let Some(ProgressHook(hook)) = self.progress else {
+            return run();
+        };
+        hook(Progress::Started(migration));
+        let applied = run()?;
+        hook(Progress::Finished(&applied));
+        Ok(applied)
     }
 
     /// The table that records applied migrations, `_migrations` by default.

@@ -72,6 +72,15 @@ impl Runner<'_> {
         Ok(Report::new(applied, started.elapsed()))
     }
 
+    /// The migrations a run would apply now, in order, or the error it would
+    /// fail with; it changes nothing. This is a dry run of [`Runner::run`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn pending(&self, conn: &Connection) -> Result<Vec<&Migration>> {
+        let table = TableName::parse(&self.table)?;
+        let history = read_history(conn, &table)?;
+        plan(self, &table, &history)
+    }
+
     /// Reports the state of every migration in a SQLite database: applied,
     /// pending, drifted, missing or incomplete. It writes nothing, and does not
     /// create the history table.
@@ -212,10 +221,14 @@ fn revert(
     for (migration, down) in reverts {
         if down.no_transaction() {
             tx.commit().map_err(|e| Error::database("committing", e))?;
-            reverted.push(run_down_outside_transaction(conn, table, migration, down)?);
+            reverted.push(runner.step(migration, || {
+                run_down_outside_transaction(conn, table, migration, down)
+            })?);
             tx = begin_immediate(conn, table)?;
         } else {
-            reverted.push(revert_in_transaction(&tx, table, migration, down)?);
+            reverted.push(runner.step(migration, || {
+                revert_in_transaction(&tx, table, migration, down)
+            })?);
             if runner.transaction_mode == TransactionMode::PerMigration {
                 tx.commit().map_err(|e| Error::database("committing", e))?;
                 tx = begin_immediate(conn, table)?;
@@ -327,7 +340,7 @@ fn apply(runner: &Runner<'_>, conn: &mut Connection, table: &TableName) -> Resul
             insert_row(&tx, table, first, Duration::ZERO, false)?;
             tx.commit()
                 .map_err(|e| Error::database("recording the start of a migration", e))?;
-            applied.push(run_outside_transaction(conn, table, first)?);
+            applied.push(runner.step(first, || run_outside_transaction(conn, table, first))?);
             continue;
         }
         let batch = match runner.transaction_mode {
@@ -335,7 +348,7 @@ fn apply(runner: &Runner<'_>, conn: &mut Connection, table: &TableName) -> Resul
             TransactionMode::PerMigration => 1,
         };
         for migration in &pending[..batch] {
-            applied.push(apply_in_transaction(&tx, table, migration)?);
+            applied.push(runner.step(migration, || apply_in_transaction(&tx, table, migration))?);
         }
         tx.commit()
             .map_err(|e| Error::database("committing the migrations", e))?;

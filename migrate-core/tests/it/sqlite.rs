@@ -400,7 +400,8 @@ fn several_connections_in_threads_apply_each_migration_once() -> TestResult {
     Ok(())
 }
 
-static REVERSIBLE: Migrations = migrate_core::embed_migrations!("tests/fixtures/reversible", dialect = "sqlite");
+static REVERSIBLE: Migrations =
+    migrate_core::embed_migrations!("tests/fixtures/reversible", dialect = "sqlite");
 
 fn versions(report: &migrate_core::Report) -> Vec<i64> {
     report.applied().iter().map(|a| a.version).collect()
@@ -414,11 +415,18 @@ fn rollback_runs_down_scripts_newest_first() -> TestResult {
     let report = REVERSIBLE.runner().rollback(&mut conn, Rollback::To(1))?;
     assert_eq!(report.action(), Action::Rollback);
     assert_eq!(versions(&report), [3, 2]);
-    assert!(report.to_string().starts_with("rolled back 2 migrations"), "{report}");
+    assert!(
+        report.to_string().starts_with("rolled back 2 migrations"),
+        "{report}"
+    );
     assert!(!table_exists(&conn, "b") && !table_exists(&conn, "c"));
     assert!(table_exists(&conn, "a"));
     assert_eq!(applied_versions(&conn), [1]);
-    assert_eq!(versions(&REVERSIBLE.run(&mut conn)?), [2, 3], "reverted migrations are pending again");
+    assert_eq!(
+        versions(&REVERSIBLE.run(&mut conn)?),
+        [2, 3],
+        "reverted migrations are pending again"
+    );
     let one_step = REVERSIBLE
         .runner()
         .transaction_mode(TransactionMode::PerMigration)
@@ -433,9 +441,20 @@ fn an_irreversible_migration_stops_the_rollback_before_anything_runs() -> TestRe
     let db = TestDb::new();
     let mut conn = db.open();
     REVERSIBLE.run(&mut conn)?;
-    let error = REVERSIBLE.runner().rollback(&mut conn, Rollback::Steps(3)).expect_err("1 has no down");
-    assert!(matches!(&error, Error::Irreversible { version: 1, .. }), "{error}");
-    assert!(error.to_string().contains("has no .down.sql file; nothing was reverted"), "{error}");
+    let error = REVERSIBLE
+        .runner()
+        .rollback(&mut conn, Rollback::Steps(3))
+        .expect_err("1 has no down");
+    assert!(
+        matches!(&error, Error::Irreversible { version: 1, .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("has no .down.sql file; nothing was reverted"),
+        "{error}"
+    );
     assert_eq!(applied_versions(&conn), [1, 2, 3]);
     assert!(table_exists(&conn, "c"));
     Ok(())
@@ -446,12 +465,23 @@ fn baseline_records_without_running() -> TestResult {
     let db = TestDb::new();
     let mut conn = db.open();
     // A database created before migrations were adopted.
-    conn.execute_batch("CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE b (id INTEGER PRIMARY KEY);")?;
+    conn.execute_batch(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE b (id INTEGER PRIMARY KEY);",
+    )?;
     let report = REVERSIBLE.runner().baseline(&mut conn, 2)?;
-    assert_eq!((report.action(), versions(&report)), (Action::Baseline, vec![1, 2]));
+    assert_eq!(
+        (report.action(), versions(&report)),
+        (Action::Baseline, vec![1, 2])
+    );
     assert_eq!(versions(&REVERSIBLE.run(&mut conn)?), [3]);
-    let error = REVERSIBLE.runner().baseline(&mut conn, 7).expect_err("no version 7");
-    assert!(matches!(error, Error::UnknownVersion { version: 7 }), "{error}");
+    let error = REVERSIBLE
+        .runner()
+        .baseline(&mut conn, 7)
+        .expect_err("no version 7");
+    assert!(
+        matches!(error, Error::UnknownVersion { version: 7 }),
+        "{error}"
+    );
     Ok(())
 }
 
@@ -460,13 +490,25 @@ fn repair_restamps_one_deliberately_edited_migration() -> TestResult {
     let db = TestDb::new();
     let mut conn = db.open();
     BASIC.run(&mut conn)?;
-    assert!(matches!(EDITED.run(&mut conn), Err(Error::Drift { version: 1, .. })));
+    assert!(matches!(
+        EDITED.run(&mut conn),
+        Err(Error::Drift { version: 1, .. })
+    ));
     assert!(EDITED.runner().repair(&mut conn, 1)?);
-    assert!(!EDITED.runner().repair(&mut conn, 1)?, "nothing left to repair");
+    assert!(
+        !EDITED.runner().repair(&mut conn, 1)?,
+        "nothing left to repair"
+    );
     assert_eq!(versions(&EDITED.run(&mut conn)?), [3]);
-    assert!(matches!(EDITED.runner().repair(&mut conn, 9), Err(Error::UnknownVersion { version: 9 })));
+    assert!(matches!(
+        EDITED.runner().repair(&mut conn, 9),
+        Err(Error::UnknownVersion { version: 9 })
+    ));
     let fresh = TestDb::new();
-    assert!(matches!(EDITED.runner().repair(&mut fresh.open(), 1), Err(Error::NotApplied { version: 1 })));
+    assert!(matches!(
+        EDITED.runner().repair(&mut fresh.open(), 1),
+        Err(Error::NotApplied { version: 1 })
+    ));
     Ok(())
 }
 
@@ -476,7 +518,10 @@ fn resolve_settles_an_incomplete_migration() -> TestResult {
     let mut conn = db.open();
     assert!(NO_TRANSACTION_FAILING.run(&mut conn).is_err());
     let runner = NO_TRANSACTION_FAILING.runner();
-    assert!(matches!(runner.resolve(&mut conn, 1, Resolution::Completed), Err(Error::NotIncomplete { version: 1 })));
+    assert!(matches!(
+        runner.resolve(&mut conn, 1, Resolution::Completed),
+        Err(Error::NotIncomplete { version: 1 })
+    ));
 
     // The operator finished the migration by hand.
     conn.execute_batch("CREATE TABLE second_half (id INTEGER);")?;
@@ -489,6 +534,13 @@ fn resolve_settles_an_incomplete_migration() -> TestResult {
     // The operator undid it by hand instead: it is pending again.
     conn.execute_batch("DROP TABLE first_half;")?;
     runner.resolve(&mut conn, 2, Resolution::RolledBack)?;
-    assert_eq!(NO_TRANSACTION_FAILING.status(&conn)?.pending().map(|e| e.version).collect::<Vec<_>>(), [2]);
+    assert_eq!(
+        NO_TRANSACTION_FAILING
+            .status(&conn)?
+            .pending()
+            .map(|e| e.version)
+            .collect::<Vec<_>>(),
+        [2]
+    );
     Ok(())
 }
