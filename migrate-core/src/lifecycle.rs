@@ -2,7 +2,7 @@
 //! would change, decided the same way for every database before anything runs.
 
 use crate::history::{HistoryRow, TableName};
-use crate::plan::{Reconciled, is_drifted, reconcile};
+use crate::plan::{Reconciled, drift_error, incomplete_error, is_drifted, reconcile};
 use crate::{Error, Migration, Result, Runner, Script};
 
 /// How far to roll back.
@@ -120,20 +120,10 @@ pub(crate) fn plan_resolve(history: &[HistoryRow], version: i64) -> Result<()> {
 
 fn check_applied(migration: &Migration, row: &HistoryRow, table: &TableName) -> Result<()> {
     if is_drifted(migration, row) {
-        return Err(Error::Drift {
-            version: migration.version(),
-            file: migration.file().to_owned(),
-            recorded: row.checksum.clone(),
-            embedded: migration.checksum_hex(),
-        });
+        return Err(drift_error(migration, row));
     }
     if !row.finished {
-        return Err(Error::Incomplete {
-            version: migration.version(),
-            file: migration.file().to_owned(),
-            statements_done: row.statements_done.unwrap_or(0),
-            table: table.plain().to_owned(),
-        });
+        return Err(incomplete_error(migration, row, table));
     }
     Ok(())
 }
