@@ -52,6 +52,7 @@ pub struct Runner<'a> {
     pub(crate) busy_timeout: Duration,
     pub(crate) lock_timeout: Duration,
     pub(crate) progress: Option<ProgressHook<'a>>,
+    pub(crate) track_user_version: bool,
 }
 
 /// What a run reports while it works, through [`Runner::on_progress`].
@@ -88,6 +89,7 @@ impl<'a> Runner<'a> {
             busy_timeout: Duration::from_secs(30),
             lock_timeout: Duration::from_secs(60),
             progress: None,
+            track_user_version: true,
         }
     }
 
@@ -152,6 +154,22 @@ impl<'a> Runner<'a> {
     /// another process's `no-transaction` migration to finish. 30 s by default.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// SQLite: keep a fingerprint of the history in `PRAGMA user_version`, so
+    /// that a start-up with nothing pending reads that one pragma instead of
+    /// the history table (which makes SQLite parse the whole schema). On by
+    /// default.
+    ///
+    /// migrate only writes the pragma when the database's `application_id`
+    /// is migrate's ("migr"), or when both are still 0, in which case it sets
+    /// `application_id` to claim them. It is written in the same transaction
+    /// as every change to the history, so it is never stale. Turn this off
+    /// if your application uses `user_version` itself and has not set it
+    /// yet; an application that already set either pragma is left alone.
+    pub fn track_user_version(mut self, track: bool) -> Self {
+        self.track_user_version = track;
         self
     }
 

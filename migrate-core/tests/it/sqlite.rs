@@ -544,3 +544,108 @@ fn resolve_settles_an_incomplete_migration() -> TestResult {
     );
     Ok(())
 }
+
+fn pragma(conn: &Connection, name: &str) -> i32 {
+    conn.query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+        .expect("pragma")
+}
+
+/// "migr", the application_id of a database whose user_version migrate keeps.
+const MIGRATE_APPLICATION_ID: i32 = 0x6d69_6772;
+
+#[test]
+fn start_up_with_nothing_pending_reads_one_pragma() -> TestResult {
+    let db = TestDb::new();
+    let mut conn = db.open();
+    BASIC.run(&mut conn)?;
+    assert_eq!(pragma(&conn, "application_id"), MIGRATE_APPLICATION_ID);
+    assert_ne!(pragma(&conn, "user_version"), 0);
+    // The fast path does not touch the history table: even a renamed one is
+    // not noticed, which is why the history must only change through migrate.
+    conn.execute_batch("ALTER TABLE _migrations RENAME TO moved")?;
+    assert!(BASIC.run(&mut db.open())?.was_up_to_date());
+    assert!(
+        BASIC.status(&conn)?.pending().count() == 2,
+        "status always reads the table"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_fingerprint_never_hides_drift_or_a_newer_database() -> TestResult {
+    let db = TestDb::new();
+    BASIC.run(&mut db.open())?;
+    assert!(matches!(
+        EDITED.run(&mut db.open()),
+        Err(Error::Drift { version: 1, .. })
+    ));
+    assert!(matches!(
+        OLDER.run(&mut db.open()),
+        Err(Error::Missing { version: 2, .. })
+    ));
+    // Another history table in the same database has its own fingerprint:
+    // for it, nothing is applied yet, so the run tries and meets the tables.
+    let other = BASIC.runner().history_table("other_history");
+    assert_eq!(other.pending(&db.open())?.len(), 2);
+    assert!(matches!(
+        other.run(&mut db.open()),
+        Err(Error::Migration { version: 1, .. })
+    ));
+    Ok(())
+}
+
+#[test]
+fn the_fingerprint_follows_every_change_of_the_history() -> TestResult {
+    let db = TestDb::new();
+    let mut conn = db.open();
+    REVERSIBLE.run(&mut conn)?;
+    let all_applied = pragma(&conn, "user_version");
+    REVERSIBLE
+        .runner()
+        .rollback(&mut conn, Rollback::Steps(1))?;
+    assert_ne!(pragma(&conn, "user_version"), all_applied);
+    assert_eq!(versions(&REVERSIBLE.run(&mut conn)?), [3]);
+    assert_eq!(pragma(&conn, "user_version"), all_applied);
+
+    let failed = TestDb::new();
+    let mut conn = failed.open();
+    assert!(NO_TRANSACTION_FAILING.run(&mut conn).is_err());
+    assert_eq!(
+        pragma(&conn, "user_version"),
+        0,
+        "never up to date while a migration is incomplete"
+    );
+    Ok(())
+}
+
+#[test]
+fn an_application_that_uses_user_version_keeps_it() -> TestResult {
+    let db = TestDb::new();
+    let mut conn = db.open();
+    conn.execute_batch("PRAGMA user_version = 7;")?;
+    BASIC.run(&mut conn)?;
+    assert_eq!(
+        (
+            pragma(&conn, "user_version"),
+            pragma(&conn, "application_id")
+        ),
+        (7, 0)
+    );
+    assert!(BASIC.run(&mut conn)?.was_up_to_date());
+    assert!(matches!(EDITED.run(&mut conn), Err(Error::Drift { .. })));
+
+    let opted_out = TestDb::new();
+    let mut conn = opted_out.open();
+    BASIC.runner().track_user_version(false).run(&mut conn)?;
+    assert_eq!(
+        (
+            pragma(&conn, "user_version"),
+            pragma(&conn, "application_id")
+        ),
+        (0, 0)
+    );
+    // A later runner with the default adopts the database once.
+    assert!(BASIC.run(&mut conn)?.was_up_to_date());
+    assert_eq!(pragma(&conn, "application_id"), MIGRATE_APPLICATION_ID);
+    Ok(())
+}
