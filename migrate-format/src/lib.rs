@@ -23,6 +23,7 @@ pub mod directive;
 pub mod folder;
 pub mod lexer;
 pub mod name;
+pub mod transaction;
 
 pub use checksum::Checksum;
 pub use directive::Directives;
