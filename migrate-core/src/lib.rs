@@ -68,12 +68,14 @@ mod error;
 mod history;
 mod migration;
 mod plan;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod report;
 mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use error::{DriverError, Error, Result};
+pub use error::{DriverError, Error, LockHolder, Result};
 pub use migrate_format::Checksum;
 pub use migration::{Migration, Migrations, Script};
 pub use report::{Applied, Report, State, Status, StatusEntry};
