@@ -121,8 +121,9 @@ pub enum Error {
         table: String,
         /// How long the runner waited.
         waited: Duration,
-        /// The session holding the lock, when PostgreSQL can tell.
-        holder: Option<LockHolder>,
+        /// The session holding the lock, when PostgreSQL can tell. Boxed to
+        /// keep every `Result` of the crate small.
+        holder: Option<Box<LockHolder>>,
     },
 
     /// A migration's SQL failed. Transactional migrations were rolled back.

@@ -58,6 +58,21 @@ impl Migrations {
 impl Runner<'_> {
     /// Applies the pending migrations to a PostgreSQL database.
     ///
+    /// ```no_run
+    /// use migrate_core::tokio_postgres::{self, NoTls};
+    ///
+    /// static MIGRATIONS: migrate_core::Migrations = migrate_core::embed_migrations!("migrations");
+    ///
+    /// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut client, connection) =
+    ///     tokio_postgres::connect("postgresql://app@localhost/app", NoTls).await?;
+    /// tokio::spawn(connection);
+    /// let report = MIGRATIONS.runner().run_async(&mut client).await?;
+    /// println!("{report}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
     /// - When everything is applied, this is one round trip (one query that
     ///   reads the history) and takes no lock.
     /// - Otherwise it takes a session-level advisory lock keyed by the
@@ -78,15 +93,31 @@ impl Runner<'_> {
     ///   statements done, so a failure part-way is reported by the next run as
     ///   [`Error::Incomplete`] and never re-run silently.
     ///
+    /// # When a `no-transaction` migration fails
+    ///
+    /// PostgreSQL cannot undo the statements of a `no-transaction` migration
+    /// that completed before the one that failed (an index built
+    /// concurrently stays built; a failed `CREATE INDEX CONCURRENTLY` leaves
+    /// an `INVALID` index behind). So its history row is written before the
+    /// first statement, unfinished, and counts the statements done. A run
+    /// that finds such a row stops with [`Error::Incomplete`], which says how
+    /// many statements completed, and applies nothing until a person has
+    /// finished or undone the rest by hand (dropping an invalid index, say)
+    /// and deleted the row; the next run then runs the migration from its
+    /// first statement. [`status_async`](Runner::status_async) shows it as
+    /// [`State::Incomplete`](crate::State::Incomplete).
+    ///
     /// # The history table
     ///
     /// [`history_table`](Runner::history_table) may name a schema
     /// (`"app.schema_history"`); the schema is created if it does not exist.
-    /// An unqualified name lives in the first existing schema of the
-    /// connection's `search_path` (`current_schema()`, normally `public`),
-    /// where `CREATE TABLE` would put it. The lock is keyed by that resolved
-    /// schema, so runners that spell the same table differently still
-    /// exclude each other.
+    /// An unqualified name is found through the connection's `search_path`,
+    /// as any table is; when it does not exist yet, it is created in the
+    /// first existing schema of the `search_path` (`current_schema()`,
+    /// normally `public`). The lock is keyed by the database, the resolved
+    /// schema and the table, so runners that spell the same table
+    /// differently still exclude each other, and runners of different
+    /// history tables in one database do not wait for each other.
     ///
     /// # Pooled connections
     ///
@@ -165,17 +196,30 @@ struct Lock {
     table: TableName,
 }
 
+/// The SQL expression of the history table's schema.
+///
+/// A qualified name gives it. An unqualified name is resolved as PostgreSQL
+/// resolves it in a query: the schema where `search_path` finds the table,
+/// or, when it does not exist yet, the first existing schema of the
+/// `search_path`, where `CREATE TABLE` will put it.
+fn schema_expression(table: &TableName) -> String {
+    match table.schema() {
+        Some(schema) => quote_literal(schema),
+        None => format!(
+            "coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                       WHERE c.oid = to_regclass({})), current_schema())",
+            quote_literal(&format!("\"{}\"", table.table()))
+        ),
+    }
+}
+
 /// The SQL expression of the lock key: a 64-bit hash of the database and the
-/// schema-qualified history table.
+/// schema-qualified history table, `<database>.<schema>.<table>`.
 ///
 /// `hashtextextended` (PostgreSQL 11 and later) is the hash behind hash
 /// partitioning, which must stay stable across versions and upgrades since
 /// partitions are stored by it, so every runner computes the same key.
-fn lock_key_expression(table: &TableName) -> String {
-    let schema = table.schema().map_or_else(
-        || "coalesce(current_schema(), '')".to_owned(),
-        quote_literal,
-    );
+fn lock_key_expression(schema: &str, table: &TableName) -> String {
     format!(
         "hashtextextended(current_database() || '.' || {schema} || '.' || {}, 0)",
         quote_literal(table.table())
@@ -185,12 +229,13 @@ fn lock_key_expression(table: &TableName) -> String {
 /// Takes the migration lock, polling with growing pauses until the timeout.
 async fn acquire_lock(client: &Client, table: &TableName, timeout: Duration) -> Result<Lock> {
     let deadline = Instant::now() + timeout;
-    let schema = table
-        .schema()
-        .map_or_else(|| "current_schema()".to_owned(), quote_literal);
+    // The schema is resolved once, and the key computed from it, in the same
+    // round trip as the first attempt.
     let first = format!(
-        "SELECT s.key, pg_try_advisory_lock(s.key), {schema} FROM (SELECT {} AS key) s",
-        lock_key_expression(table)
+        "SELECT k.key, pg_try_advisory_lock(k.key), k.schema FROM \
+         (SELECT {}, s.schema FROM (SELECT {} AS schema) s) k(key, schema)",
+        lock_key_expression("s.schema", table),
+        schema_expression(table),
     );
     let row = one_row(client, &first, "taking the migration lock").await?;
     let key: i64 = parse_column(&row, 0, "taking the migration lock")?;
@@ -248,7 +293,7 @@ fn with_jitter(pause: Duration) -> Duration {
 
 /// The session that holds the lock `key` in this database, as far as
 /// `pg_locks` and `pg_stat_activity` tell this role.
-async fn lock_holder(client: &Client, key: i64) -> Result<Option<LockHolder>> {
+async fn lock_holder(client: &Client, key: i64) -> Result<Option<Box<LockHolder>>> {
     // A bigint advisory key is stored as two 32-bit halves, in `classid`
     // (high) and `objid` (low), with `objsubid` 1.
     let sql = format!(
@@ -268,13 +313,13 @@ async fn lock_holder(client: &Client, key: i64) -> Result<Option<LockHolder>> {
         return Ok(None);
     };
     let text = |index: usize| row.get(index).map(str::to_owned);
-    Ok(Some(LockHolder {
+    Ok(Some(Box::new(LockHolder {
         pid: parse_column(row, 0, action)?,
         application_name: text(1),
         client_addr: text(2),
         state: text(3),
         query_start: text(4),
-    }))
+    })))
 }
 
 /// Releases the lock. After a failure, the transaction that failed is rolled
@@ -384,10 +429,10 @@ async fn apply_in_transaction(
     while let Some(message) = stream.next().await {
         let failed =
             |e| migration_failed(migrations[applied.len().min(migrations.len() - 1)], None, e);
-        if let SimpleQueryMessage::Row(row) = message.map_err(failed)? {
-            if let Some(duration) = applied_duration(&row) {
-                applied.push(Applied::new(migrations[applied.len()], duration));
-            }
+        if let SimpleQueryMessage::Row(row) = message.map_err(failed)?
+            && let Some(duration) = applied_duration(&row)
+        {
+            applied.push(Applied::new(migrations[applied.len()], duration));
         }
     }
     Ok(applied)
@@ -612,11 +657,17 @@ mod tests {
     #[test]
     fn the_lock_key_covers_the_database_and_the_resolved_table() {
         let qualified = TableName::parse("app.history").unwrap();
+        assert_eq!(schema_expression(&qualified), "'app'");
         assert_eq!(
-            lock_key_expression(&qualified),
+            lock_key_expression("'app'", &qualified),
             "hashtextextended(current_database() || '.' || 'app' || '.' || 'history', 0)"
         );
         let plain = TableName::parse("_migrations").unwrap();
-        assert!(lock_key_expression(&plain).contains("coalesce(current_schema(), '')"));
+        let schema = schema_expression(&plain);
+        assert!(
+            schema.contains("to_regclass('\"_migrations\"')"),
+            "{schema}"
+        );
+        assert!(schema.ends_with("current_schema())"), "{schema}");
     }
 }

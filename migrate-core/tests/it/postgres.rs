@@ -595,6 +595,31 @@ async fn an_unqualified_history_table_lives_in_the_first_schema_of_the_search_pa
 }
 
 #[tokio::test]
+async fn an_existing_unqualified_history_table_is_found_through_the_search_path() -> TestResult {
+    let db = TestDb::create().await?;
+    let mut client = db.connect().await?;
+    HISTORY_A.run_async(&mut client).await?;
+    // A schema put first in the search_path later does not hide the history.
+    client
+        .batch_execute("CREATE SCHEMA app; SET search_path = app, public")
+        .await?;
+
+    let report = HISTORY_B
+        .runner()
+        .allow_out_of_order(true)
+        .run_async(&mut client)
+        .await?;
+    let applied: Vec<i64> = report.applied().iter().map(|a| a.version).collect();
+    assert_eq!(applied, [2]);
+    assert!(!relation_exists(&client, "app._migrations").await?);
+    assert_eq!(
+        history(&client, "public._migrations").await?,
+        [(1, true, None), (2, true, None), (3, true, None)]
+    );
+    Ok(())
+}
+
+#[tokio::test]
 async fn the_example_folder_applies_and_then_is_up_to_date() -> TestResult {
     let db = TestDb::create().await?;
     let mut client = db.connect().await?;
