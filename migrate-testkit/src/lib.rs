@@ -186,26 +186,34 @@ fn start() -> Result<Server, BoxError> {
     })
 }
 
+/// Where Debian and Ubuntu install the server binaries, one folder per major
+/// version, without putting them on `PATH`.
+const DEBIAN_ROOT: &str = "/usr/lib/postgresql";
+
 /// The directory holding `initdb` and `postgres`: the one of `initdb` on
-/// `PATH` (symbolic links followed, as Debian links them into
-/// `/usr/local/bin` or `/usr/bin`), else the newest `/usr/lib/postgresql/*/bin`.
+/// `PATH` (symbolic links followed, since distributions link it into
+/// `/usr/bin` or `/usr/local/bin` away from `postgres`), else the newest
+/// `/usr/lib/postgresql/<major>/bin`.
 fn find_bin_dir() -> Option<PathBuf> {
-    let on_path = std::env::var_os("PATH")
+    find_bin_dir_in(std::env::var_os("PATH"), Path::new(DEBIAN_ROOT))
+}
+
+fn find_bin_dir_in(path: Option<std::ffi::OsString>, debian_root: &Path) -> Option<PathBuf> {
+    let on_path = path
         .into_iter()
         .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
         .map(|dir| dir.join("initdb"))
         .filter(|initdb| initdb.is_file())
         .filter_map(|initdb| fs::canonicalize(initdb).ok())
         .filter_map(|initdb| initdb.parent().map(Path::to_path_buf));
-    let debian = debian_bin_dirs();
     on_path
-        .chain(debian)
+        .chain(versioned_bin_dirs(debian_root))
         .find(|dir| dir.join("initdb").is_file() && dir.join("postgres").is_file())
 }
 
-/// `/usr/lib/postgresql/<major>/bin`, newest major version first.
-fn debian_bin_dirs() -> Vec<PathBuf> {
-    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir("/usr/lib/postgresql")
+/// `<root>/<major>/bin`, newest major version first.
+fn versioned_bin_dirs(root: &Path) -> Vec<PathBuf> {
+    let mut versions: Vec<(u32, PathBuf)> = fs::read_dir(root)
         .into_iter()
         .flatten()
         .filter_map(Result::ok)
@@ -221,8 +229,7 @@ fn debian_bin_dirs() -> Vec<PathBuf> {
 /// The `postgres` user's ids when this process is root, since PostgreSQL
 /// refuses to run as root; otherwise this process's own ids.
 fn run_as() -> Result<Option<RunAs>, BoxError> {
-    // The owner of /proc/self is the process's effective user.
-    if fs::metadata("/proc/self")?.uid() != 0 {
+    if effective_uid()? != 0 {
         return Ok(None);
     }
     let passwd = fs::read_to_string("/etc/passwd")?;
@@ -235,6 +242,16 @@ fn run_as() -> Result<Option<RunAs>, BoxError> {
         uid: fields[2].parse()?,
         gid: fields[3].parse()?,
     }))
+}
+
+/// The user this process runs as: the owner of `/proc/self` on Linux, else
+/// what `id -u` says.
+fn effective_uid() -> Result<u32, BoxError> {
+    if let Ok(metadata) = fs::metadata("/proc/self") {
+        return Ok(metadata.uid());
+    }
+    let output = Command::new("id").arg("-u").output()?;
+    Ok(String::from_utf8_lossy(&output.stdout).trim().parse()?)
 }
 
 /// A new directory for the data and the socket, owned by whoever runs the
@@ -282,6 +299,11 @@ fn init_cluster(bin: &Path, data: &Path, run_as: Option<RunAs>) -> Result<(), Bo
 
 /// The watchdog: starts the server, waits for its standard input to close,
 /// then stops the server and deletes the temporary directory.
+///
+/// `SIGQUIT` is PostgreSQL's immediate shutdown, which takes milliseconds.
+/// `SIGKILL` follows after three seconds in case the server did not stop,
+/// since a background job of a non-interactive shell starts with `SIGQUIT`
+/// ignored and a program that keeps it so would never stop otherwise.
 const WATCHDOG: &str = r#"
 "$1" -D "$2" -k "$3" -p "$4" -c listen_addresses= -F \
     -c max_connections=300 -c full_page_writes=off -c synchronous_commit=off \
@@ -289,6 +311,12 @@ const WATCHDOG: &str = r#"
 pid=$!
 cat >/dev/null
 kill -QUIT "$pid" 2>/dev/null
+tries=0
+while kill -0 "$pid" 2>/dev/null && [ "$tries" -lt 30 ]; do
+    sleep 0.1
+    tries=$((tries + 1))
+done
+kill -KILL "$pid" 2>/dev/null
 wait "$pid"
 rm -rf "$3"
 "#;
@@ -346,4 +374,79 @@ fn percent_encode(text: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A fake binary: an executable file with this name in `dir`.
+    fn fake(dir: &Path, name: &str, script: &str) -> Result<(), BoxError> {
+        use std::os::unix::fs::PermissionsExt;
+        let file = dir.join(name);
+        fs::write(&file, format!("#!/bin/sh\n{script}\n"))?;
+        fs::set_permissions(&file, fs::Permissions::from_mode(0o755))?;
+        Ok(())
+    }
+
+    #[test]
+    fn binaries_are_found_on_the_path_or_under_the_versioned_folders() -> Result<(), BoxError> {
+        let scratch = tempfile::tempdir()?;
+        let root = scratch.path();
+        let nothing = root.join("nothing");
+        fs::create_dir_all(&nothing)?;
+        assert_eq!(find_bin_dir_in(None, &nothing), None);
+
+        // Debian's layout: the newest major version wins.
+        for major in ["9", "15", "13"] {
+            let bin = root.join("lib").join(major).join("bin");
+            fs::create_dir_all(&bin)?;
+            fake(&bin, "initdb", "exit 0")?;
+            fake(&bin, "postgres", "exit 0")?;
+        }
+        let found = find_bin_dir_in(None, &root.join("lib"));
+        assert_eq!(found, Some(root.join("lib/15/bin")));
+
+        // On PATH, through a symbolic link, as /usr/local/bin has it.
+        let linked = root.join("linked");
+        fs::create_dir_all(&linked)?;
+        std::os::unix::fs::symlink(root.join("lib/9/bin/initdb"), linked.join("initdb"))?;
+        let path = std::env::join_paths([&nothing, &linked])?;
+        let found = find_bin_dir_in(Some(path), &nothing);
+        assert_eq!(found, Some(fs::canonicalize(root.join("lib/9/bin"))?));
+        Ok(())
+    }
+
+    #[test]
+    fn the_missing_binaries_message_says_how_to_install_them() {
+        assert!(INSTALL_HINT.contains("apt-get install postgresql"));
+        assert!(INSTALL_HINT.contains("/usr/lib/postgresql/*/bin"));
+    }
+
+    #[test]
+    fn the_watchdog_stops_the_server_and_cleans_up_when_the_pipe_closes() -> Result<(), BoxError> {
+        let scratch = tempfile::tempdir()?;
+        let base = scratch.path().to_path_buf();
+        let bin = base.join("bin");
+        fs::create_dir_all(&bin)?;
+        // A stand-in server that runs until it is killed: it ignores SIGQUIT,
+        // as a shell's background job does, so this covers the fallback too.
+        fake(&bin, "postgres", "exec sleep 600")?;
+        let mut watchdog = spawn_watchdog(&bin, &base.join("data"), &base, None)?;
+        thread::sleep(Duration::from_millis(100));
+        assert!(
+            watchdog.try_wait()?.is_none(),
+            "the watchdog waits while the pipe is open"
+        );
+
+        // What the end of the test process does to the pipe.
+        drop(watchdog.stdin.take());
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while watchdog.try_wait()?.is_none() {
+            assert!(Instant::now() < deadline, "the watchdog did not stop");
+            thread::sleep(Duration::from_millis(20));
+        }
+        assert!(!base.exists(), "the temporary directory was not deleted");
+        Ok(())
+    }
 }
