@@ -86,8 +86,12 @@ impl Runner<'_> {
     ///   such as `CREATE INDEX CONCURRENTLY` ([`Error::RefusedInTransaction`]).
     /// - Each migration is sent with its history row and the `COMMIT` in one
     ///   message: one round trip per migration, or one for all of them with
-    ///   [`TransactionMode::Single`]. The history stores the execution time
-    ///   that the server measured for each migration.
+    ///   [`TransactionMode::Single`]. The history's `execution_ms` is what
+    ///   the server measured for each migration's SQL, from
+    ///   `clock_timestamp()` before it to its history insert; for a
+    ///   `no-transaction` migration it is the runner's wall time over its
+    ///   statements, round trips included. [`Applied::duration`] has the same
+    ///   measures in microseconds.
     /// - `no-transaction` migrations run one statement at a time outside a
     ///   transaction. Their row is inserted unfinished first and counts the
     ///   statements done, so a failure part-way is reported by the next run as
@@ -238,11 +242,12 @@ async fn acquire_lock(client: &Client, table: &TableName, timeout: Duration) -> 
         schema_expression(table),
     );
     let row = one_row(client, &first, "taking the migration lock").await?;
-    let key: i64 = parse_column(&row, 0, "taking the migration lock")?;
-    let mut locked = row.get(1) == Some("t");
+    // Without a schema the key is NULL and no lock was taken.
     let Some(schema) = row.get(2).map(str::to_owned) else {
         return Err(no_schema(table));
     };
+    let key: i64 = parse_column(&row, 0, "taking the migration lock")?;
+    let mut locked = row.get(1) == Some("t");
     let mut pause = FIRST_RETRY;
     while !locked {
         let now = Instant::now();

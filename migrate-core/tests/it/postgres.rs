@@ -595,6 +595,27 @@ async fn an_unqualified_history_table_lives_in_the_first_schema_of_the_search_pa
 }
 
 #[tokio::test]
+async fn a_search_path_without_any_schema_is_an_error_naming_the_fix() -> TestResult {
+    let db = TestDb::create().await?;
+    let mut client = db.connect().await?;
+    client
+        .batch_execute("SET search_path = no_such_schema")
+        .await?;
+
+    let error = HISTORY_A.run_async(&mut client).await.unwrap_err();
+    assert!(matches!(error, Error::Database { .. }), "{error:?}");
+    let cause = std::error::Error::source(&error).map(ToString::to_string);
+    assert!(
+        cause
+            .as_deref()
+            .is_some_and(|c| c.contains("qualify the history table")),
+        "{cause:?}"
+    );
+    assert_eq!(advisory_locks(&client).await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
 async fn an_existing_unqualified_history_table_is_found_through_the_search_path() -> TestResult {
     let db = TestDb::create().await?;
     let mut client = db.connect().await?;
