@@ -75,12 +75,14 @@ mod history;
 mod lifecycle;
 mod migration;
 mod plan;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod report;
 mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use error::{DriverError, Error, Result};
+pub use error::{DriverError, Error, LockHolder, Result};
 pub use lifecycle::{Resolution, Rollback};
 pub use migrate_format::Checksum;
 pub use migration::{Migration, Migrations, Script};
