@@ -89,6 +89,8 @@ impl From<Error> for Failure {
             Error::NotApplied { .. } => (4, "not-applied"),
             Error::NotIncomplete { .. } => (4, "not-incomplete"),
             Error::Migration { .. } => (1, "migration-failed"),
+            Error::RefusedInTransaction { .. } => (3, "refused-in-transaction"),
+            Error::LockTimeout { .. } => (1, "lock-timeout"),
             _ => (1, "database"),
         };
         Failure {
@@ -144,7 +146,48 @@ pub fn execute(
     match database {
         #[cfg(feature = "sqlite")]
         Database::Sqlite(mut conn) => sqlite(&runner, &mut conn, command).map_err(Failure::from),
+        #[cfg(feature = "postgres")]
+        Database::Postgres(mut client, runtime) => runtime
+            .block_on(postgres(&runner, &mut client, command))
+            .map_err(Failure::from),
     }
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres(
+    runner: &Runner<'_>,
+    client: &mut tokio_postgres::Client,
+    command: &DatabaseCommand,
+) -> migrate_core::Result<Outcome> {
+    Ok(match command {
+        DatabaseCommand::Status => Outcome::Status(runner.status_async(client).await?),
+        DatabaseCommand::Up { dry_run: true, .. } => {
+            Outcome::Plan(plan(runner.pending_async(client).await?))
+        }
+        DatabaseCommand::Up { .. } => Outcome::Report(runner.run_async(client).await?),
+        DatabaseCommand::Down { to, steps } => {
+            Outcome::Report(runner.rollback_async(client, rollback(*to, *steps)).await?)
+        }
+        DatabaseCommand::Baseline { version } => {
+            Outcome::Report(runner.baseline_async(client, *version).await?)
+        }
+        DatabaseCommand::Repair { version } => Outcome::Repaired {
+            version: *version,
+            changed: runner.repair_async(client, *version).await?,
+        },
+        DatabaseCommand::Resolve {
+            version,
+            resolution,
+        } => {
+            runner
+                .resolve_async(client, *version, resolution.into())
+                .await?;
+            Outcome::Resolved {
+                version: *version,
+                resolution: *resolution,
+            }
+        }
+    })
 }
 
 #[cfg(feature = "sqlite")]

@@ -55,7 +55,7 @@ pub use output::finish;
 /// Options of every database command.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// The database: `sqlite:<path>`.
+    /// The database: `sqlite:<path>` or `postgres://user@host/database`.
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// The history table, optionally `schema.table`.

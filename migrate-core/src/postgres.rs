@@ -29,6 +29,8 @@ use crate::report::{Applied, Report, Status};
 use crate::{Error, Migration, Migrations, Result, Runner, TransactionMode};
 
 /// The first pause between two attempts to take the lock.
+mod lifecycle;
+
 const FIRST_RETRY: Duration = Duration::from_millis(10);
 /// The longest pause between two attempts, so a freed lock is noticed quickly.
 const LONGEST_RETRY: Duration = Duration::from_millis(250);
@@ -364,7 +366,10 @@ async fn apply_locked(
     let mut rest = pending.as_slice();
     while let Some(&first) = rest.first() {
         if first.no_transaction() {
-            applied.push(run_outside_transaction(client, table, first).await?);
+            runner.notify_started(first);
+            let done = run_outside_transaction(client, table, first).await?;
+            runner.notify_finished(&done);
+            applied.push(done);
             rest = &rest[1..];
             continue;
         }
@@ -372,7 +377,15 @@ async fn apply_locked(
             TransactionMode::Single => rest.iter().take_while(|m| !m.no_transaction()).count(),
             TransactionMode::PerMigration => 1,
         };
-        applied.extend(apply_in_transaction(client, table, &rest[..batch]).await?);
+        // One message applies the batch, so its progress is told when it returns.
+        for (migration, done) in rest
+            .iter()
+            .zip(apply_in_transaction(client, table, &rest[..batch]).await?)
+        {
+            runner.notify_started(migration);
+            runner.notify_finished(&done);
+            applied.push(done);
+        }
         rest = &rest[batch..];
     }
     Ok(applied)

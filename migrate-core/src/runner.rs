@@ -63,7 +63,8 @@ pub enum Progress<'a> {
     /// script in a rollback.
     Started(&'a Migration),
     /// A migration's script finished. With [`TransactionMode::Single`] it
-    /// commits with the rest of the run.
+    /// commits with the rest of the run. On PostgreSQL, migrations sent
+    /// together in one message are reported when the message completes.
     Finished(&'a Applied),
 }
 
@@ -105,13 +106,22 @@ impl<'a> Runner<'a> {
         migration: &Migration,
         run: impl FnOnce() -> crate::Result<Applied>,
     ) -> crate::Result<Applied> {
-        let Some(ProgressHook(hook)) = self.progress else {
-            return run();
-        };
-        hook(Progress::Started(migration));
+        self.notify_started(migration);
         let applied = run()?;
-        hook(Progress::Finished(&applied));
+        self.notify_finished(&applied);
         Ok(applied)
+    }
+
+    pub(crate) fn notify_started(&self, migration: &Migration) {
+        if let Some(ProgressHook(hook)) = self.progress {
+            hook(Progress::Started(migration));
+        }
+    }
+
+    pub(crate) fn notify_finished(&self, applied: &Applied) {
+        if let Some(ProgressHook(hook)) = self.progress {
+            hook(Progress::Finished(applied));
+        }
     }
 
     /// The table that records applied migrations, `_migrations` by default.

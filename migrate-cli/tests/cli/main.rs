@@ -1,7 +1,11 @@
 //! The `migrate` binary, run as a user would, against real databases.
 
-// Every command against a SQLite file.
+// The scenarios, written once for every database.
+mod scenarios;
+// The scenarios against a SQLite file.
 mod sqlite;
+// The scenarios against a throwaway PostgreSQL server.
+mod postgres;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

@@ -4,7 +4,7 @@ mod round_trips;
 
 use std::time::{Duration, Instant};
 
-use migrate_core::{Error, Migrations, State, TransactionMode};
+use migrate_core::{Error, Migrations, Resolution, Rollback, State, TransactionMode};
 use migrate_testkit::{BoxError, TestDb};
 use tokio_postgres::Client;
 
@@ -695,5 +695,104 @@ async fn the_history_records_what_the_server_measured() -> TestResult {
         assert!(row.get::<_, i64>(2) >= 0);
         assert!(row.get::<_, bool>(3));
     }
+    Ok(())
+}
+
+static REVERSIBLE: Migrations = migrate_core::embed_migrations!("tests/fixtures/pg-reversible");
+
+fn applied_versions(report: &migrate_core::Report) -> Vec<i64> {
+    report.applied().iter().map(|a| a.version).collect()
+}
+
+#[tokio::test]
+async fn rollback_runs_down_scripts_newest_first_and_releases_the_lock() -> TestResult {
+    let db = TestDb::create().await?;
+    let mut client = db.connect().await?;
+    REVERSIBLE.run_async(&mut client).await?;
+    let report = REVERSIBLE
+        .runner()
+        .rollback_async(&mut client, Rollback::To(1))
+        .await?;
+    assert_eq!(applied_versions(&report), [3, 2]);
+    assert!(!relation_exists(&client, "a_name").await? && !relation_exists(&client, "b").await?);
+    assert_eq!(versions(&client).await?, [1]);
+    assert_eq!(advisory_locks(&client).await?, 0);
+    assert_eq!(REVERSIBLE.runner().pending_async(&client).await?.len(), 2);
+
+    REVERSIBLE.run_async(&mut client).await?;
+    let runner = REVERSIBLE
+        .runner()
+        .transaction_mode(TransactionMode::PerMigration);
+    assert_eq!(
+        applied_versions(
+            &runner
+                .rollback_async(&mut client, Rollback::Steps(1))
+                .await?
+        ),
+        [3]
+    );
+    let error = runner
+        .rollback_async(&mut client, Rollback::Steps(2))
+        .await
+        .expect_err("1 has no down");
+    assert!(
+        matches!(error, Error::Irreversible { version: 1, .. }),
+        "{error}"
+    );
+    assert_eq!(versions(&client).await?, [1, 2], "nothing was reverted");
+    assert_eq!(advisory_locks(&client).await?, 0);
+    Ok(())
+}
+
+#[tokio::test]
+async fn baseline_repair_and_resolve() -> TestResult {
+    let db = TestDb::create().await?;
+    let mut client = db.connect().await?;
+    client
+        .batch_execute("CREATE TABLE items (id BIGINT PRIMARY KEY)")
+        .await?;
+    let baseline = HISTORY_A.runner().baseline_async(&mut client, 1).await?;
+    assert_eq!(applied_versions(&baseline), [1]);
+    assert_eq!(
+        applied_versions(&HISTORY_A.run_async(&mut client).await?),
+        [3]
+    );
+
+    assert!(matches!(
+        HISTORY_EDITED.run_async(&mut client).await,
+        Err(Error::Drift { version: 1, .. })
+    ));
+    assert!(HISTORY_EDITED.runner().repair_async(&mut client, 1).await?);
+    assert!(!HISTORY_EDITED.runner().repair_async(&mut client, 1).await?);
+    assert_eq!(
+        applied_versions(&HISTORY_EDITED.run_async(&mut client).await?),
+        [4]
+    );
+
+    let failed = TestDb::create().await?;
+    let mut client = failed.connect().await?;
+    assert!(NO_TX_FAILS.run_async(&mut client).await.is_err());
+    let incomplete = history(&client, "_migrations").await?;
+    let (version, finished, _) = *incomplete.last().expect("a row");
+    assert!(!finished);
+    NO_TX_FAILS
+        .runner()
+        .resolve_async(&mut client, version, Resolution::RolledBack)
+        .await?;
+    assert!(
+        NO_TX_FAILS
+            .status_async(&client)
+            .await?
+            .pending()
+            .any(|e| e.version == version)
+    );
+    assert!(matches!(
+        NO_TX_FAILS
+            .runner()
+            .resolve_async(&mut client, version, Resolution::Completed)
+            .await,
+        Err(Error::NotApplied { .. })
+    ));
+    assert_eq!(advisory_locks(&client).await?, 0);
     Ok(())
 }
