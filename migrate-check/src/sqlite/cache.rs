@@ -11,6 +11,10 @@
 //! Only a prefix that ran without a problem is saved, so restoring one never
 //! hides an error. The cache is an optimization: when it cannot be read or
 //! written, the dry run simply runs in full.
+//!
+//! A checkpoint holds the `main` database only. `TEMP` tables and triggers
+//! and attached in-memory databases belong to the connection and are not in
+//! it; at run time they would not outlive the connection either.
 
 use std::fs;
 use std::path::{Path, PathBuf};
