@@ -2,7 +2,7 @@
 //! diesel_migrations, rusqlite_migration and the raw limit.
 //!
 //! ```text
-//! cargo run --release --manifest-path bench/Cargo.toml [-- --no-postgres] [--no-rebuild] [--sizes 100,1000]
+//! cargo run --release --manifest-path bench/Cargo.toml [-- --no-sqlite] [--no-postgres] [--no-rebuild] [--sizes 100,1000]
 //! ```
 //!
 //! This binary measures migrate and the raw limit itself, builds and runs
@@ -31,6 +31,7 @@ pub const PEERS: [&str; 4] = ["refinery", "sqlx", "diesel", "rusqlite_migration"
 
 struct Options {
     sizes: Vec<usize>,
+    sqlite: bool,
     postgres: bool,
     rebuild: bool,
     applies: usize,
@@ -40,6 +41,7 @@ struct Options {
 fn options() -> Result<Options> {
     let mut options = Options {
         sizes: common_sizes(),
+        sqlite: true,
         postgres: true,
         rebuild: true,
         applies: APPLIES,
@@ -48,6 +50,7 @@ fn options() -> Result<Options> {
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
         match arg.as_str() {
+            "--no-sqlite" => options.sqlite = false,
             "--no-postgres" => options.postgres = false,
             "--no-rebuild" => options.rebuild = false,
             "--sizes" => {
@@ -61,7 +64,7 @@ fn options() -> Result<Options> {
             "--boots" => options.boots = args.next().ok_or("--boots N")?.parse()?,
             other => {
                 return Err(format!(
-                    "unknown argument {other}; expected --no-postgres, --no-rebuild, --sizes 100,1000, --applies N, --boots N"
+                    "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --sizes 100,1000, --applies N, --boots N"
                 )
                 .into());
             }
@@ -87,7 +90,8 @@ fn main() -> Result<()> {
         options.boots
     );
 
-    for &n in &options.sizes {
+    let sqlite_sizes = if options.sqlite { &options.sizes[..] } else { &[] };
+    for &n in sqlite_sizes {
         let sql = common::generated_sql(&bench_dir.join("generated"), n)?;
         let record = |results: &mut Results, engine, tool: &str, outcome: Outcome| {
             eprintln!(
