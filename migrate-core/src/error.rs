@@ -1,6 +1,8 @@
 //! The one error type of the crate.
 
+use std::fmt;
 use std::path::PathBuf;
+use std::time::Duration;
 
 /// The error of a database driver, boxed so that this enum does not depend on
 /// which backends are enabled. It is a [`rusqlite::Error`] or a
@@ -92,6 +94,71 @@ pub enum Error {
         table: String,
     },
 
+    /// A rollback would revert a migration that cannot be reverted. Nothing
+    /// was reverted.
+    #[error("migration {version}{} cannot be rolled back: {reason}; nothing was reverted", file.as_ref().map(|f| format!(" ({f})")).unwrap_or_default())]
+    Irreversible {
+        /// The migration's version.
+        version: i64,
+        /// Its up file, when the binary has it.
+        file: Option<String>,
+        /// Why it cannot be reverted.
+        reason: &'static str,
+    },
+
+    /// A version was named that this binary has no migration for.
+    #[error("there is no migration {version} in this binary")]
+    UnknownVersion {
+        /// The version named.
+        version: i64,
+    },
+
+    /// A version was named that the database has not applied.
+    #[error("migration {version} is not applied in the database")]
+    NotApplied {
+        /// The version named.
+        version: i64,
+    },
+
+    /// `resolve` was asked about a migration that finished normally.
+    #[error("migration {version} is not incomplete: it finished, so there is nothing to resolve")]
+    NotIncomplete {
+        /// The version named.
+        version: i64,
+    },
+
+    /// A migration that runs in a transaction contains a statement that
+    /// PostgreSQL refuses inside a transaction block. Nothing was run.
+    #[error(
+        "migration {version} ({file}) line {line}: PostgreSQL refuses {command} inside a transaction block, and this migration runs in one; move the statement to its own migration whose file starts with `-- migrate:no-transaction`"
+    )]
+    RefusedInTransaction {
+        /// The migration's version.
+        version: i64,
+        /// Its up file.
+        file: String,
+        /// The 1-based line where the statement starts.
+        line: usize,
+        /// The command, such as `CREATE INDEX CONCURRENTLY`.
+        command: &'static str,
+    },
+
+    /// Another runner held the migration lock for longer than
+    /// [`Runner::lock_timeout`](crate::Runner::lock_timeout).
+    #[error(
+        "timed out after {waited:?} waiting for the migration lock of the history table {table}: {}",
+        holder.as_ref().map_or_else(|| "PostgreSQL did not say which session holds it".to_owned(), |h| format!("it is held by {h}"))
+    )]
+    LockTimeout {
+        /// The history table whose lock was awaited.
+        table: String,
+        /// How long the runner waited.
+        waited: Duration,
+        /// The session holding the lock, when PostgreSQL can tell. Boxed to
+        /// keep every `Result` of the crate small.
+        holder: Option<Box<LockHolder>>,
+    },
+
     /// A migration's SQL failed. Transactional migrations were rolled back.
     #[error("migration {version} ({file}) failed{}", statement.map(|n| format!(" at statement {n}")).unwrap_or_default())]
     Migration {
@@ -123,6 +190,43 @@ impl Error {
             action: action.into(),
             source: source.into(),
         }
+    }
+}
+
+/// The database session that holds a lock, as `pg_stat_activity` shows it.
+///
+/// The fields other than `pid` are `None` when the role running the
+/// migrations may not see other roles' sessions (it needs `pg_read_all_stats`
+/// or to be the same role), or when the holder is not a client backend.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LockHolder {
+    /// The backend's process id, for `pg_terminate_backend`.
+    pub pid: i32,
+    /// The `application_name` the holder connected with.
+    pub application_name: Option<String>,
+    /// The holder's client address; `None` for a unix socket.
+    pub client_addr: Option<String>,
+    /// What the session is doing: `active`, `idle`, `idle in transaction`…
+    pub state: Option<String>,
+    /// When its current or last query started.
+    pub query_start: Option<String>,
+}
+
+impl fmt::Display for LockHolder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let unknown =
+            |value: &Option<String>| value.clone().unwrap_or_else(|| "unknown".to_owned());
+        write!(
+            f,
+            "pid {} (application_name `{}`, client {}, state {}, query started at {})",
+            self.pid,
+            unknown(&self.application_name),
+            self.client_addr
+                .clone()
+                .unwrap_or_else(|| "local socket or unknown".to_owned()),
+            unknown(&self.state),
+            unknown(&self.query_start),
+        )
     }
 }
 

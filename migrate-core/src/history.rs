@@ -37,6 +37,19 @@ impl TableName {
         })
     }
 
+    /// The same table in `schema`: how the PostgreSQL backend pins an
+    /// unqualified name to the schema it resolved to, so that a migration
+    /// changing `search_path` cannot redirect the history writes. The schema
+    /// name comes from the server and is quoted whatever it contains.
+    #[allow(dead_code)] // Used by the PostgreSQL backend.
+    pub(crate) fn in_schema(&self, schema: &str) -> TableName {
+        let table = self.table();
+        TableName {
+            plain: format!("{schema}.{table}"),
+            quoted: format!("\"{}\".\"{table}\"", schema.replace('"', "\"\"")),
+        }
+    }
+
     /// The name as given.
     pub(crate) fn plain(&self) -> &str {
         &self.plain

@@ -28,7 +28,10 @@
 //! a transaction together with its history row, exactly once even when several
 //! processes start together, and never when an applied migration's file was
 //! edited since ([`Error::Drift`]). [`Migrations::status`] reports without
-//! changing anything, and [`Migrations::runner`] changes the settings.
+//! changing anything, and [`Migrations::runner`] changes the settings and
+//! offers the operations: [`rollback`](Runner::rollback),
+//! [`baseline`](Runner::baseline), [`repair`](Runner::repair) and
+//! [`resolve`](Runner::resolve).
 //!
 //! # The folder format
 //!
@@ -47,6 +50,9 @@
 //! - The checksum is SHA-256 of the up file with a leading byte-order mark
 //!   removed and CRLF turned into LF, so a Windows checkout is not an edit.
 //!   Renaming the description does not change it; editing the SQL does.
+//! - An optional `migrate.lock` in the folder pins the checksums of released
+//!   migrations: editing or removing one, or adding one below the highest
+//!   locked version, is a compile error. `migrate lock` writes it.
 //!
 //! # Features
 //!
@@ -66,18 +72,22 @@ extern crate self as migrate_core;
 
 mod error;
 mod history;
+mod lifecycle;
 mod migration;
 mod plan;
+#[cfg(feature = "postgres")]
+mod postgres;
 mod report;
 mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use error::{DriverError, Error, Result};
+pub use error::{DriverError, Error, LockHolder, Result};
+pub use lifecycle::{Resolution, Rollback};
 pub use migrate_format::Checksum;
 pub use migration::{Migration, Migrations, Script};
-pub use report::{Applied, Report, State, Status, StatusEntry};
-pub use runner::{DEFAULT_TABLE, Runner, TransactionMode};
+pub use report::{Action, Applied, Report, State, Status, StatusEntry};
+pub use runner::{DEFAULT_TABLE, Progress, Runner, TransactionMode};
 
 /// The rusqlite this crate was built against, to avoid version mismatches.
 #[cfg(feature = "sqlite")]

@@ -134,14 +134,16 @@ impl Migration {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migrations {
     list: Cow<'static, [Migration]>,
+    checksum: Checksum,
 }
 
 impl Migrations {
     // Not public API. Referenced by macro-generated code.
     #[doc(hidden)]
-    pub const fn __new(list: &'static [Migration]) -> Migrations {
+    pub const fn __new(list: &'static [Migration], checksum: Checksum) -> Migrations {
         Migrations {
             list: Cow::Borrowed(list),
+            checksum,
         }
     }
 
@@ -170,9 +172,18 @@ impl Migrations {
                 down: source.down.map(Script::from_source),
             })
             .collect::<Vec<_>>();
+        let checksum = checksum::set_checksum(list.iter().map(|m| (m.version, &m.checksum)));
         Ok(Migrations {
             list: Cow::Owned(list),
+            checksum,
         })
+    }
+
+    /// The checksum of the whole set: SHA-256 over every version and
+    /// checksum, in order, computed at compile time. Two binaries with the
+    /// same migrations have the same one.
+    pub fn checksum(&self) -> &Checksum {
+        &self.checksum
     }
 
     /// The migrations, sorted by version.

@@ -48,6 +48,28 @@ pub(crate) fn reconcile<'m, 'h>(
     reconciled
 }
 
+pub(crate) fn drift_error(migration: &Migration, row: &HistoryRow) -> Error {
+    Error::Drift {
+        version: migration.version(),
+        file: migration.file().to_owned(),
+        recorded: row.checksum.clone(),
+        embedded: migration.checksum_hex(),
+    }
+}
+
+pub(crate) fn incomplete_error(
+    migration: &Migration,
+    row: &HistoryRow,
+    table: &TableName,
+) -> Error {
+    Error::Incomplete {
+        version: migration.version(),
+        file: migration.file().to_owned(),
+        statements_done: row.statements_done.unwrap_or(0),
+        table: table.plain().to_owned(),
+    }
+}
+
 /// Whether the recorded checksum is the binary's.
 pub(crate) fn is_drifted(migration: &Migration, row: &HistoryRow) -> bool {
     !checksum::matches_hex(migration.checksum(), &row.checksum)
@@ -72,24 +94,14 @@ pub(crate) fn plan<'m>(
         if let Reconciled::Applied { migration, row } = entry
             && is_drifted(migration, row)
         {
-            return Err(Error::Drift {
-                version: migration.version(),
-                file: migration.file().to_owned(),
-                recorded: row.checksum.clone(),
-                embedded: migration.checksum_hex(),
-            });
+            return Err(drift_error(migration, row));
         }
     }
     let mut pending = Vec::new();
     for entry in reconciled {
         match entry {
             Reconciled::Applied { migration, row } if !row.finished => {
-                return Err(Error::Incomplete {
-                    version: migration.version(),
-                    file: migration.file().to_owned(),
-                    statements_done: row.statements_done.unwrap_or(0),
-                    table: table.plain().to_owned(),
-                });
+                return Err(incomplete_error(migration, row, table));
             }
             Reconciled::Applied { .. } => {}
             Reconciled::Missing { row } if !runner.allow_missing => {

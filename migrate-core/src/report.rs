@@ -7,11 +7,24 @@ use crate::Migration;
 use crate::history::HistoryRow;
 use crate::plan::{Reconciled, is_drifted, reconcile};
 
-/// What a run applied.
+/// What a run did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
+    action: Action,
     applied: Vec<Applied>,
     elapsed: Duration,
+}
+
+/// What kind of run a [`Report`] is about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Action {
+    /// Pending migrations were applied.
+    Apply,
+    /// Applied migrations were reverted with their down scripts.
+    Rollback,
+    /// Migrations were recorded as applied without running them.
+    Baseline,
 }
 
 /// One migration that a run applied.
@@ -40,15 +53,29 @@ impl Applied {
 
 impl Report {
     pub(crate) fn new(applied: Vec<Applied>, elapsed: Duration) -> Report {
-        Report { applied, elapsed }
+        Report::of(Action::Apply, applied, elapsed)
     }
 
-    /// The migrations applied, in order.
+    pub(crate) fn of(action: Action, applied: Vec<Applied>, elapsed: Duration) -> Report {
+        Report {
+            action,
+            applied,
+            elapsed,
+        }
+    }
+
+    /// What kind of run this was.
+    pub fn action(&self) -> Action {
+        self.action
+    }
+
+    /// The migrations the run applied, in order; for a rollback, the ones it
+    /// reverted, newest first; for a baseline, the ones it recorded.
     pub fn applied(&self) -> &[Applied] {
         &self.applied
     }
 
-    /// Whether the database was already up to date, so nothing was applied.
+    /// Whether the run had nothing to do.
     pub fn was_up_to_date(&self) -> bool {
         self.applied.is_empty()
     }
@@ -61,13 +88,25 @@ impl Report {
 
 impl fmt::Display for Report {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verb = match self.action {
+            Action::Apply => "applied",
+            Action::Rollback => "rolled back",
+            Action::Baseline => "baselined",
+        };
         if self.applied.is_empty() {
-            return write!(f, "the database is up to date ({:.1?})", self.elapsed);
+            return match self.action {
+                Action::Apply => write!(f, "the database is up to date ({:.1?})", self.elapsed),
+                _ => write!(
+                    f,
+                    "nothing to do: {verb} no migration ({:.1?})",
+                    self.elapsed
+                ),
+            };
         }
         let plural = if self.applied.len() == 1 { "" } else { "s" };
         write!(
             f,
-            "applied {} migration{plural} in {:.1?}",
+            "{verb} {} migration{plural} in {:.1?}",
             self.applied.len(),
             self.elapsed
         )?;

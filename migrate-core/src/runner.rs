@@ -2,7 +2,9 @@
 
 use std::time::Duration;
 
-use crate::Migrations;
+use std::fmt;
+
+use crate::{Applied, Migration, Migrations};
 
 /// The default history table.
 pub const DEFAULT_TABLE: &str = "_migrations";
@@ -49,6 +51,31 @@ pub struct Runner<'a> {
     pub(crate) target: Option<i64>,
     pub(crate) busy_timeout: Duration,
     pub(crate) lock_timeout: Duration,
+    pub(crate) progress: Option<ProgressHook<'a>>,
+    pub(crate) track_user_version: bool,
+}
+
+/// What a run reports while it works, through [`Runner::on_progress`].
+#[derive(Debug, Clone, Copy)]
+#[non_exhaustive]
+pub enum Progress<'a> {
+    /// A migration's script is about to run: its up script, or its down
+    /// script in a rollback.
+    Started(&'a Migration),
+    /// A migration's script finished. With [`TransactionMode::Single`] it
+    /// commits with the rest of the run. On PostgreSQL, migrations sent
+    /// together in one message are reported when the message completes.
+    Finished(&'a Applied),
+}
+
+/// The callback of [`Runner::on_progress`].
+#[derive(Clone, Copy)]
+pub(crate) struct ProgressHook<'a>(&'a (dyn Fn(Progress<'_>) + Sync));
+
+impl fmt::Debug for ProgressHook<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("ProgressHook")
+    }
 }
 
 impl<'a> Runner<'a> {
@@ -62,6 +89,38 @@ impl<'a> Runner<'a> {
             target: None,
             busy_timeout: Duration::from_secs(30),
             lock_timeout: Duration::from_secs(60),
+            progress: None,
+            track_user_version: true,
+        }
+    }
+
+    /// Calls `hook` as each migration starts and finishes, to show progress.
+    pub fn on_progress(mut self, hook: &'a (dyn Fn(Progress<'_>) + Sync)) -> Self {
+        self.progress = Some(ProgressHook(hook));
+        self
+    }
+
+    /// Runs one migration's script, reporting its start and end.
+    pub(crate) fn step(
+        &self,
+        migration: &Migration,
+        run: impl FnOnce() -> crate::Result<Applied>,
+    ) -> crate::Result<Applied> {
+        self.notify_started(migration);
+        let applied = run()?;
+        self.notify_finished(&applied);
+        Ok(applied)
+    }
+
+    pub(crate) fn notify_started(&self, migration: &Migration) {
+        if let Some(ProgressHook(hook)) = self.progress {
+            hook(Progress::Started(migration));
+        }
+    }
+
+    pub(crate) fn notify_finished(&self, applied: &Applied) {
+        if let Some(ProgressHook(hook)) = self.progress {
+            hook(Progress::Finished(applied));
         }
     }
 
@@ -105,6 +164,22 @@ impl<'a> Runner<'a> {
     /// another process's `no-transaction` migration to finish. 30 s by default.
     pub fn busy_timeout(mut self, timeout: Duration) -> Self {
         self.busy_timeout = timeout;
+        self
+    }
+
+    /// SQLite: keep a fingerprint of the history in `PRAGMA user_version`, so
+    /// that a start-up with nothing pending reads that one pragma instead of
+    /// the history table (which makes SQLite parse the whole schema). On by
+    /// default.
+    ///
+    /// migrate only writes the pragma when the database's `application_id`
+    /// is migrate's ("migr"), or when both are still 0, in which case it sets
+    /// `application_id` to claim them. It is written in the same transaction
+    /// as every change to the history, so it is never stale. Turn this off
+    /// if your application uses `user_version` itself and has not set it
+    /// yet; an application that already set either pragma is left alone.
+    pub fn track_user_version(mut self, track: bool) -> Self {
+        self.track_user_version = track;
         self
     }
 

@@ -24,6 +24,32 @@ pub fn checksum(normalized: &str) -> Checksum {
     Sha256::digest(normalized.as_bytes()).into()
 }
 
+/// The checksum of a whole set of migrations: SHA-256 over each version (8
+/// bytes, little-endian) followed by its checksum, in version order. Two
+/// binaries with the same migrations have the same set checksum.
+pub fn set_checksum<'a>(migrations: impl IntoIterator<Item = (i64, &'a Checksum)>) -> Checksum {
+    let mut hasher = Sha256::new();
+    for (version, checksum) in migrations {
+        hasher.update(version.to_le_bytes());
+        hasher.update(checksum);
+    }
+    hasher.finalize().into()
+}
+
+/// Parses lower- or upper-case hexadecimal, as [`to_hex`] writes it.
+pub fn from_hex(hex: &str) -> Option<Checksum> {
+    let hex = hex.trim().as_bytes();
+    if hex.len() != 64 {
+        return None;
+    }
+    let mut checksum = [0u8; 32];
+    for (byte, pair) in checksum.iter_mut().zip(hex.chunks_exact(2)) {
+        let pair = std::str::from_utf8(pair).ok()?;
+        *byte = u8::from_str_radix(pair, 16).ok()?;
+    }
+    Some(checksum)
+}
+
 /// Lower-case hexadecimal, as stored in the history table.
 pub fn to_hex(checksum: &Checksum) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -73,6 +99,18 @@ mod tests {
             to_hex(&checksum("")),
             "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
         );
+    }
+
+    #[test]
+    fn the_set_checksum_covers_versions_and_checksums_in_order() {
+        let (a, b) = (checksum("SELECT 1;"), checksum("SELECT 2;"));
+        let set = set_checksum([(1, &a), (2, &b)]);
+        assert_eq!(set, set_checksum([(1, &a), (2, &b)]));
+        assert_ne!(set, set_checksum([(1, &a), (3, &b)]));
+        assert_ne!(set, set_checksum([(1, &b), (2, &a)]));
+        assert_ne!(set, set_checksum([(1, &a)]));
+        assert_eq!(from_hex(&to_hex(&set)), Some(set));
+        assert_eq!(from_hex("xyz"), None);
     }
 
     #[test]

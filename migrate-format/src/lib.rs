@@ -26,6 +26,7 @@ pub mod folder;
 pub mod lexer;
 pub mod lock;
 pub mod name;
+pub mod transaction;
 
 pub use checksum::Checksum;
 pub use directive::Directives;

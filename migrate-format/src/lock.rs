@@ -130,7 +130,7 @@ impl Lock {
             }
             if let Some(hex) = line.strip_prefix("total ") {
                 total = Some(
-                    parse_checksum(hex)
+                    checksum::from_hex(hex)
                         .ok_or_else(|| corrupt("the total is not a SHA-256 checksum"))?,
                 );
                 continue;
@@ -237,26 +237,13 @@ pub fn check_folder(
 fn parse_line(line: &str) -> Option<LockedMigration> {
     let mut parts = line.splitn(3, ' ');
     let version = parts.next()?.parse().ok()?;
-    let checksum = parse_checksum(parts.next()?)?;
+    let checksum = checksum::from_hex(parts.next()?)?;
     let file_name = parts.next().unwrap_or_default().to_owned();
     Some(LockedMigration {
         version,
         checksum,
         file_name,
     })
-}
-
-fn parse_checksum(hex: &str) -> Option<Checksum> {
-    let hex = hex.trim().as_bytes();
-    if hex.len() != 64 {
-        return None;
-    }
-    let mut checksum = [0u8; 32];
-    for (byte, pair) in checksum.iter_mut().zip(hex.chunks_exact(2)) {
-        let pair = std::str::from_utf8(pair).ok()?;
-        *byte = u8::from_str_radix(pair, 16).ok()?;
-    }
-    Some(checksum)
 }
 
 #[cfg(test)]

@@ -2,7 +2,7 @@
 
 use std::path::{Path, PathBuf};
 
-use migrate_format::{Problem, SourceFile, SourceMigration, folder, lock};
+use migrate_format::{Problem, SourceFile, SourceMigration, checksum, folder, lock};
 use proc_macro2::{Span, TokenStream};
 use quote::quote;
 
@@ -72,6 +72,7 @@ fn embed(migrations: &[SourceMigration], lock: Option<&Path>) -> TokenStream {
         .iter()
         .flat_map(|m| std::iter::once(&m.up).chain(&m.down));
     let tracking = files.map(|file| file.path.as_path()).chain(lock).map(track);
+    let set_checksum = checksum::set_checksum(migrations.iter().map(|m| (m.version, &m.checksum)));
     let migrations = migrations.iter().map(migration);
     quote! {
         {
@@ -79,7 +80,7 @@ fn embed(migrations: &[SourceMigration], lock: Option<&Path>) -> TokenStream {
             // A const item, so the array lives for 'static although its
             // elements have destructors (`Cow`), which rules out promotion.
             const MIGRATIONS: &[::migrate_core::__private::Migration] = &[#(#migrations),*];
-            ::migrate_core::__private::Migrations::__new(MIGRATIONS)
+            ::migrate_core::__private::Migrations::__new(MIGRATIONS, [#(#set_checksum),*])
         }
     }
 }
@@ -126,7 +127,7 @@ fn fallback(error: &syn::Error) -> TokenStream {
     quote! {
         {
             #error
-            ::migrate_core::__private::Migrations::__new(&[])
+            ::migrate_core::__private::Migrations::__new(&[], [0; 32])
         }
     }
 }

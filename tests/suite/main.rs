@@ -4,5 +4,7 @@
 mod ui;
 // Several processes migrating one SQLite file, and a process killed mid-migration.
 mod processes;
+// The `migrate` subcommand of a service's own binary, over its embedded migrations.
+mod embedded_cli;
 // Adding a migration file to a crate with the documented build.rs rebuilds it.
 mod rebuild;

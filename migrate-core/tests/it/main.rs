@@ -4,3 +4,5 @@
 mod agreement;
 // The SQLite runner, on real database files.
 mod sqlite;
+// The PostgreSQL runner, on a throwaway server started by migrate-testkit.
+mod postgres;

@@ -2,7 +2,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use migrate_core::rusqlite::Connection;
-use migrate_core::{Error, Migrations, State, TransactionMode};
+use migrate_core::{Action, Error, Migrations, Resolution, Rollback, State, TransactionMode};
 
 static BASIC: Migrations =
     migrate_core::embed_migrations!("tests/fixtures/basic", dialect = "sqlite");
@@ -397,5 +397,255 @@ fn several_connections_in_threads_apply_each_migration_once() -> TestResult {
     }
     assert_eq!(total, 2, "each migration applied by exactly one thread");
     assert_eq!(applied_versions(&db.open()), [1, 2]);
+    Ok(())
+}
+
+static REVERSIBLE: Migrations =
+    migrate_core::embed_migrations!("tests/fixtures/reversible", dialect = "sqlite");
+
+fn versions(report: &migrate_core::Report) -> Vec<i64> {
+    report.applied().iter().map(|a| a.version).collect()
+}
+
+#[test]
+fn rollback_runs_down_scripts_newest_first() -> TestResult {
+    let db = TestDb::new();
+    let mut conn = db.open();
+    REVERSIBLE.run(&mut conn)?;
+    let report = REVERSIBLE.runner().rollback(&mut conn, Rollback::To(1))?;
+    assert_eq!(report.action(), Action::Rollback);
+    assert_eq!(versions(&report), [3, 2]);
+    assert!(
+        report.to_string().starts_with("rolled back 2 migrations"),
+        "{report}"
+    );
+    assert!(!table_exists(&conn, "b") && !table_exists(&conn, "c"));
+    assert!(table_exists(&conn, "a"));
+    assert_eq!(applied_versions(&conn), [1]);
+    assert_eq!(
+        versions(&REVERSIBLE.run(&mut conn)?),
+        [2, 3],
+        "reverted migrations are pending again"
+    );
+    let one_step = REVERSIBLE
+        .runner()
+        .transaction_mode(TransactionMode::PerMigration)
+        .rollback(&mut conn, Rollback::Steps(1))?;
+    assert_eq!(versions(&one_step), [3]);
+    assert_eq!(applied_versions(&conn), [1, 2]);
+    Ok(())
+}
+
+#[test]
+fn an_irreversible_migration_stops_the_rollback_before_anything_runs() -> TestResult {
+    let db = TestDb::new();
+    let mut conn = db.open();
+    REVERSIBLE.run(&mut conn)?;
+    let error = REVERSIBLE
+        .runner()
+        .rollback(&mut conn, Rollback::Steps(3))
+        .expect_err("1 has no down");
+    assert!(
+        matches!(&error, Error::Irreversible { version: 1, .. }),
+        "{error}"
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("has no .down.sql file; nothing was reverted"),
+        "{error}"
+    );
+    assert_eq!(applied_versions(&conn), [1, 2, 3]);
+    assert!(table_exists(&conn, "c"));
+    Ok(())
+}
+
+#[test]
+fn baseline_records_without_running() -> TestResult {
+    let db = TestDb::new();
+    let mut conn = db.open();
+    // A database created before migrations were adopted.
+    conn.execute_batch(
+        "CREATE TABLE a (id INTEGER PRIMARY KEY); CREATE TABLE b (id INTEGER PRIMARY KEY);",
+    )?;
+    let report = REVERSIBLE.runner().baseline(&mut conn, 2)?;
+    assert_eq!(
+        (report.action(), versions(&report)),
+        (Action::Baseline, vec![1, 2])
+    );
+    assert_eq!(versions(&REVERSIBLE.run(&mut conn)?), [3]);
+    let error = REVERSIBLE
+        .runner()
+        .baseline(&mut conn, 7)
+        .expect_err("no version 7");
+    assert!(
+        matches!(error, Error::UnknownVersion { version: 7 }),
+        "{error}"
+    );
+    Ok(())
+}
+
+#[test]
+fn repair_restamps_one_deliberately_edited_migration() -> TestResult {
+    let db = TestDb::new();
+    let mut conn = db.open();
+    BASIC.run(&mut conn)?;
+    assert!(matches!(
+        EDITED.run(&mut conn),
+        Err(Error::Drift { version: 1, .. })
+    ));
+    assert!(EDITED.runner().repair(&mut conn, 1)?);
+    assert!(
+        !EDITED.runner().repair(&mut conn, 1)?,
+        "nothing left to repair"
+    );
+    assert_eq!(versions(&EDITED.run(&mut conn)?), [3]);
+    assert!(matches!(
+        EDITED.runner().repair(&mut conn, 9),
+        Err(Error::UnknownVersion { version: 9 })
+    ));
+    let fresh = TestDb::new();
+    assert!(matches!(
+        EDITED.runner().repair(&mut fresh.open(), 1),
+        Err(Error::NotApplied { version: 1 })
+    ));
+    Ok(())
+}
+
+#[test]
+fn resolve_settles_an_incomplete_migration() -> TestResult {
+    let db = TestDb::new();
+    let mut conn = db.open();
+    assert!(NO_TRANSACTION_FAILING.run(&mut conn).is_err());
+    let runner = NO_TRANSACTION_FAILING.runner();
+    assert!(matches!(
+        runner.resolve(&mut conn, 1, Resolution::Completed),
+        Err(Error::NotIncomplete { version: 1 })
+    ));
+
+    // The operator finished the migration by hand.
+    conn.execute_batch("CREATE TABLE second_half (id INTEGER);")?;
+    runner.resolve(&mut conn, 2, Resolution::Completed)?;
+    assert!(NO_TRANSACTION_FAILING.status(&conn)?.is_up_to_date());
+
+    let other = TestDb::new();
+    let mut conn = other.open();
+    assert!(NO_TRANSACTION_FAILING.run(&mut conn).is_err());
+    // The operator undid it by hand instead: it is pending again.
+    conn.execute_batch("DROP TABLE first_half;")?;
+    runner.resolve(&mut conn, 2, Resolution::RolledBack)?;
+    assert_eq!(
+        NO_TRANSACTION_FAILING
+            .status(&conn)?
+            .pending()
+            .map(|e| e.version)
+            .collect::<Vec<_>>(),
+        [2]
+    );
+    Ok(())
+}
+
+fn pragma(conn: &Connection, name: &str) -> i32 {
+    conn.query_row(&format!("PRAGMA {name}"), [], |row| row.get(0))
+        .expect("pragma")
+}
+
+/// "migr", the application_id of a database whose user_version migrate keeps.
+const MIGRATE_APPLICATION_ID: i32 = 0x6d69_6772;
+
+#[test]
+fn start_up_with_nothing_pending_reads_one_pragma() -> TestResult {
+    let db = TestDb::new();
+    let mut conn = db.open();
+    BASIC.run(&mut conn)?;
+    assert_eq!(pragma(&conn, "application_id"), MIGRATE_APPLICATION_ID);
+    assert_ne!(pragma(&conn, "user_version"), 0);
+    // The fast path does not touch the history table: even a renamed one is
+    // not noticed, which is why the history must only change through migrate.
+    conn.execute_batch("ALTER TABLE _migrations RENAME TO moved")?;
+    assert!(BASIC.run(&mut db.open())?.was_up_to_date());
+    assert!(
+        BASIC.status(&conn)?.pending().count() == 2,
+        "status always reads the table"
+    );
+    Ok(())
+}
+
+#[test]
+fn the_fingerprint_never_hides_drift_or_a_newer_database() -> TestResult {
+    let db = TestDb::new();
+    BASIC.run(&mut db.open())?;
+    assert!(matches!(
+        EDITED.run(&mut db.open()),
+        Err(Error::Drift { version: 1, .. })
+    ));
+    assert!(matches!(
+        OLDER.run(&mut db.open()),
+        Err(Error::Missing { version: 2, .. })
+    ));
+    // Another history table in the same database has its own fingerprint:
+    // for it, nothing is applied yet, so the run tries and meets the tables.
+    let other = BASIC.runner().history_table("other_history");
+    assert_eq!(other.pending(&db.open())?.len(), 2);
+    assert!(matches!(
+        other.run(&mut db.open()),
+        Err(Error::Migration { version: 1, .. })
+    ));
+    Ok(())
+}
+
+#[test]
+fn the_fingerprint_follows_every_change_of_the_history() -> TestResult {
+    let db = TestDb::new();
+    let mut conn = db.open();
+    REVERSIBLE.run(&mut conn)?;
+    let all_applied = pragma(&conn, "user_version");
+    REVERSIBLE
+        .runner()
+        .rollback(&mut conn, Rollback::Steps(1))?;
+    assert_ne!(pragma(&conn, "user_version"), all_applied);
+    assert_eq!(versions(&REVERSIBLE.run(&mut conn)?), [3]);
+    assert_eq!(pragma(&conn, "user_version"), all_applied);
+
+    let failed = TestDb::new();
+    let mut conn = failed.open();
+    assert!(NO_TRANSACTION_FAILING.run(&mut conn).is_err());
+    assert_eq!(
+        pragma(&conn, "user_version"),
+        0,
+        "never up to date while a migration is incomplete"
+    );
+    Ok(())
+}
+
+#[test]
+fn an_application_that_uses_user_version_keeps_it() -> TestResult {
+    let db = TestDb::new();
+    let mut conn = db.open();
+    conn.execute_batch("PRAGMA user_version = 7;")?;
+    BASIC.run(&mut conn)?;
+    assert_eq!(
+        (
+            pragma(&conn, "user_version"),
+            pragma(&conn, "application_id")
+        ),
+        (7, 0)
+    );
+    assert!(BASIC.run(&mut conn)?.was_up_to_date());
+    assert!(matches!(EDITED.run(&mut conn), Err(Error::Drift { .. })));
+
+    let opted_out = TestDb::new();
+    let mut conn = opted_out.open();
+    BASIC.runner().track_user_version(false).run(&mut conn)?;
+    assert_eq!(
+        (
+            pragma(&conn, "user_version"),
+            pragma(&conn, "application_id")
+        ),
+        (0, 0)
+    );
+    // A later runner with the default adopts the database once.
+    assert!(BASIC.run(&mut conn)?.was_up_to_date());
+    assert_eq!(pragma(&conn, "application_id"), MIGRATE_APPLICATION_ID);
     Ok(())
 }

@@ -1,0 +1,247 @@
+//! Running a database command.
+
+use migrate_core::{
+    Error, Migration, Migrations, Report, Resolution, Rollback, Runner, Status, TransactionMode,
+};
+
+use crate::database::{self, Database};
+use crate::output;
+use crate::{DatabaseArgs, DatabaseCommand, ResolutionArg};
+
+/// What a command produced.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Outcome {
+    /// `status`.
+    Status(Status),
+    /// `up`, `down` and `baseline`.
+    Report(Report),
+    /// `up --dry-run`: the versions and descriptions that would be applied.
+    Plan(Vec<(i64, String)>),
+    /// `repair`: whether the recorded checksum changed.
+    Repaired {
+        /// The version.
+        version: i64,
+        /// False when the record already matched.
+        changed: bool,
+    },
+    /// `resolve`.
+    Resolved {
+        /// The version.
+        version: i64,
+        /// How it was settled.
+        resolution: ResolutionArg,
+    },
+    /// A message for the folder commands of the `migrate` binary.
+    Done(String),
+}
+
+/// Why a command failed, with its exit code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Failure {
+    /// The process exit code.
+    pub code: u8,
+    /// A short, stable name of the kind of failure, for `--json`.
+    pub kind: &'static str,
+    /// The error and its causes, as `error: cause: cause`.
+    pub message: String,
+}
+
+impl Failure {
+    /// A mistake on the command line (exit code 2).
+    pub fn usage(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 2,
+            kind: "usage",
+            message: message.into(),
+        }
+    }
+
+    /// An invalid migrations folder (exit code 3).
+    pub fn invalid_folder(message: impl Into<String>) -> Failure {
+        Failure {
+            code: 3,
+            kind: "invalid-folder",
+            message: message.into(),
+        }
+    }
+
+    pub(crate) fn database(context: String, error: &dyn std::error::Error) -> Failure {
+        Failure {
+            code: 1,
+            kind: "database",
+            message: format!("{context}: {}", chain(error)),
+        }
+    }
+}
+
+impl From<Error> for Failure {
+    fn from(error: Error) -> Failure {
+        let (code, kind) = match &error {
+            Error::InvalidFolder { .. } => (3, "invalid-folder"),
+            Error::InvalidTableName { .. } => (2, "usage"),
+            Error::Drift { .. } => (4, "drift"),
+            Error::Missing { .. } => (4, "missing"),
+            Error::OutOfOrder { .. } => (4, "out-of-order"),
+            Error::Incomplete { .. } => (4, "incomplete"),
+            Error::Irreversible { .. } => (4, "irreversible"),
+            Error::UnknownVersion { .. } => (4, "unknown-version"),
+            Error::NotApplied { .. } => (4, "not-applied"),
+            Error::NotIncomplete { .. } => (4, "not-incomplete"),
+            Error::Migration { .. } => (1, "migration-failed"),
+            Error::RefusedInTransaction { .. } => (3, "refused-in-transaction"),
+            Error::LockTimeout { .. } => (1, "lock-timeout"),
+            _ => (1, "database"),
+        };
+        Failure {
+            code,
+            kind,
+            message: chain(&error),
+        }
+    }
+}
+
+/// The error and its causes, as `error: cause: cause`.
+pub(crate) fn chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+/// Runs one database command over `migrations`.
+pub fn execute(
+    migrations: &Migrations,
+    args: &DatabaseArgs,
+    command: &DatabaseCommand,
+) -> Result<Outcome, Failure> {
+    let database = database::open(args.database_url.as_deref())?;
+    let progress = |event: migrate_core::Progress<'_>| output::progress(event, args.json);
+    let mut runner = migrations
+        .runner()
+        .history_table(args.table.clone())
+        .on_progress(&progress);
+    if let DatabaseCommand::Up {
+        to,
+        allow_missing,
+        allow_out_of_order,
+        per_migration,
+        ..
+    } = command
+    {
+        runner = runner
+            .allow_missing(*allow_missing)
+            .allow_out_of_order(*allow_out_of_order);
+        if let Some(to) = to {
+            runner = runner.target(*to);
+        }
+        if *per_migration {
+            runner = runner.transaction_mode(TransactionMode::PerMigration);
+        }
+    }
+    match database {
+        #[cfg(feature = "sqlite")]
+        Database::Sqlite(mut conn) => sqlite(&runner, &mut conn, command).map_err(Failure::from),
+        #[cfg(feature = "postgres")]
+        Database::Postgres(mut client, runtime) => runtime
+            .block_on(postgres(&runner, &mut client, command))
+            .map_err(Failure::from),
+    }
+}
+
+#[cfg(feature = "postgres")]
+async fn postgres(
+    runner: &Runner<'_>,
+    client: &mut tokio_postgres::Client,
+    command: &DatabaseCommand,
+) -> migrate_core::Result<Outcome> {
+    Ok(match command {
+        DatabaseCommand::Status => Outcome::Status(runner.status_async(client).await?),
+        DatabaseCommand::Up { dry_run: true, .. } => {
+            Outcome::Plan(plan(runner.pending_async(client).await?))
+        }
+        DatabaseCommand::Up { .. } => Outcome::Report(runner.run_async(client).await?),
+        DatabaseCommand::Down { to, steps } => {
+            Outcome::Report(runner.rollback_async(client, rollback(*to, *steps)).await?)
+        }
+        DatabaseCommand::Baseline { version } => {
+            Outcome::Report(runner.baseline_async(client, *version).await?)
+        }
+        DatabaseCommand::Repair { version } => Outcome::Repaired {
+            version: *version,
+            changed: runner.repair_async(client, *version).await?,
+        },
+        DatabaseCommand::Resolve {
+            version,
+            resolution,
+        } => {
+            runner
+                .resolve_async(client, *version, resolution.into())
+                .await?;
+            Outcome::Resolved {
+                version: *version,
+                resolution: *resolution,
+            }
+        }
+    })
+}
+
+#[cfg(feature = "sqlite")]
+fn sqlite(
+    runner: &Runner<'_>,
+    conn: &mut rusqlite::Connection,
+    command: &DatabaseCommand,
+) -> migrate_core::Result<Outcome> {
+    Ok(match command {
+        DatabaseCommand::Status => Outcome::Status(runner.status(conn)?),
+        DatabaseCommand::Up { dry_run: true, .. } => Outcome::Plan(plan(runner.pending(conn)?)),
+        DatabaseCommand::Up { .. } => Outcome::Report(runner.run(conn)?),
+        DatabaseCommand::Down { to, steps } => {
+            Outcome::Report(runner.rollback(conn, rollback(*to, *steps))?)
+        }
+        DatabaseCommand::Baseline { version } => Outcome::Report(runner.baseline(conn, *version)?),
+        DatabaseCommand::Repair { version } => Outcome::Repaired {
+            version: *version,
+            changed: runner.repair(conn, *version)?,
+        },
+        DatabaseCommand::Resolve {
+            version,
+            resolution,
+        } => {
+            runner.resolve(conn, *version, resolution.into())?;
+            Outcome::Resolved {
+                version: *version,
+                resolution: *resolution,
+            }
+        }
+    })
+}
+
+fn plan(pending: Vec<&Migration>) -> Vec<(i64, String)> {
+    pending
+        .into_iter()
+        .map(|m| (m.version(), m.description().to_owned()))
+        .collect()
+}
+
+fn rollback(to: Option<i64>, steps: Option<usize>) -> Rollback {
+    match (to, steps) {
+        (Some(to), _) => Rollback::To(to),
+        (None, Some(steps)) => Rollback::Steps(steps),
+        // clap requires one of the two; rolling back nothing is the safe reading.
+        (None, None) => Rollback::Steps(0),
+    }
+}
+
+impl From<&ResolutionArg> for Resolution {
+    fn from(resolution: &ResolutionArg) -> Resolution {
+        match resolution {
+            ResolutionArg::Completed => Resolution::Completed,
+            ResolutionArg::RolledBack => Resolution::RolledBack,
+        }
+    }
+}

@@ -1,0 +1,691 @@
+//! The PostgreSQL backend, on tokio-postgres.
+//!
+//! Exactly-once across replicas rests on a session-level advisory lock keyed
+//! by the database and the history table: the history is read again once the
+//! lock is held, so a migration that another replica applied first is seen
+//! before anything is done. The lock is polled with `pg_try_advisory_lock`
+//! rather than awaited with `pg_advisory_lock`, because a blocked
+//! `pg_advisory_lock` can deadlock with `CREATE INDEX CONCURRENTLY`, which
+//! waits for every open transaction, the waiting one included.
+//!
+//! Every statement is sent with the simple query protocol: a migration, its
+//! history row and the `COMMIT` travel in one message, so applying a migration
+//! costs one round trip.
+
+use std::fmt::Write as _;
+use std::pin::pin;
+use std::time::{Duration, Instant, SystemTime};
+
+use futures_util::StreamExt;
+use migrate_format::lexer::{self, Flavor};
+use migrate_format::transaction::refused_in_transaction;
+use tokio_postgres::error::SqlState;
+use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
+
+use crate::error::LockHolder;
+use crate::history::{HistoryRow, TableName};
+use crate::plan::plan;
+use crate::report::{Applied, Report, Status};
+use crate::{Error, Migration, Migrations, Result, Runner, TransactionMode};
+
+/// The first pause between two attempts to take the lock.
+mod lifecycle;
+
+const FIRST_RETRY: Duration = Duration::from_millis(10);
+/// The longest pause between two attempts, so a freed lock is noticed quickly.
+const LONGEST_RETRY: Duration = Duration::from_millis(250);
+/// The column alias that tells the runner's own rows apart from rows that a
+/// migration's statements return in the same batch.
+const APPLIED_COLUMN: &str = "migrate_applied_version";
+/// The transaction-local setting that remembers when the current migration
+/// started, so the server measures each migration of a batch on its own.
+const STARTED_SETTING: &str = "migrate.started_at";
+
+impl Migrations {
+    /// Applies the pending migrations to a PostgreSQL database, with the
+    /// default settings of [`Runner`]. See [`Runner::run_async`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn run_async(&self, client: &mut Client) -> Result<Report> {
+        self.runner().run_async(client).await
+    }
+
+    /// Reports the state of every migration in a PostgreSQL database, changing
+    /// nothing. See [`Runner::status_async`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn status_async(&self, client: &Client) -> Result<Status> {
+        self.runner().status_async(client).await
+    }
+}
+
+impl Runner<'_> {
+    /// Applies the pending migrations to a PostgreSQL database.
+    ///
+    /// ```no_run
+    /// use migrate_core::tokio_postgres::{self, NoTls};
+    ///
+    /// static MIGRATIONS: migrate_core::Migrations = migrate_core::embed_migrations!("migrations");
+    ///
+    /// # async fn start() -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut client, connection) =
+    ///     tokio_postgres::connect("postgresql://app@localhost/app", NoTls).await?;
+    /// tokio::spawn(connection);
+    /// let report = MIGRATIONS.runner().run_async(&mut client).await?;
+    /// println!("{report}");
+    /// # Ok(())
+    /// # }
+    /// ```
+    ///
+    /// - When everything is applied, this is one round trip (one query that
+    ///   reads the history) and takes no lock.
+    /// - Otherwise it takes a session-level advisory lock keyed by the
+    ///   database and the history table, polling for up to
+    ///   [`lock_timeout`](Runner::lock_timeout) ([`Error::LockTimeout`] names
+    ///   the session holding it), reads the history again, applies what is
+    ///   still pending, and releases the lock, on success and on failure.
+    /// - Before anything is applied, drifted, missing and out-of-order
+    ///   migrations are refused as on SQLite, and so is a migration that runs
+    ///   in a transaction but contains a statement PostgreSQL refuses there,
+    ///   such as `CREATE INDEX CONCURRENTLY` ([`Error::RefusedInTransaction`]).
+    /// - Each migration is sent with its history row and the `COMMIT` in one
+    ///   message: one round trip per migration, or one for all of them with
+    ///   [`TransactionMode::Single`]. The history's `execution_ms` is what
+    ///   the server measured for each migration's SQL, from
+    ///   `clock_timestamp()` before it to its history insert; for a
+    ///   `no-transaction` migration it is the runner's wall time over its
+    ///   statements, round trips included. [`Applied::duration`] has the same
+    ///   measures in microseconds.
+    /// - `no-transaction` migrations run one statement at a time outside a
+    ///   transaction. Their row is inserted unfinished first and counts the
+    ///   statements done, so a failure part-way is reported by the next run as
+    ///   [`Error::Incomplete`] and never re-run silently.
+    ///
+    /// # When a `no-transaction` migration fails
+    ///
+    /// PostgreSQL cannot undo the statements of a `no-transaction` migration
+    /// that completed before the one that failed (an index built
+    /// concurrently stays built; a failed `CREATE INDEX CONCURRENTLY` leaves
+    /// an `INVALID` index behind). So its history row is written before the
+    /// first statement, unfinished, and counts the statements done. A run
+    /// that finds such a row stops with [`Error::Incomplete`], which says how
+    /// many statements completed, and applies nothing until a person has
+    /// finished or undone the rest by hand (dropping an invalid index, say)
+    /// and deleted the row; the next run then runs the migration from its
+    /// first statement. [`status_async`](Runner::status_async) shows it as
+    /// [`State::Incomplete`](crate::State::Incomplete).
+    ///
+    /// # The history table
+    ///
+    /// [`history_table`](Runner::history_table) may name a schema
+    /// (`"app.schema_history"`); the schema is created if it does not exist.
+    /// An unqualified name is found through the connection's `search_path`,
+    /// as any table is; when it does not exist yet, it is created in the
+    /// first existing schema of the `search_path` (`current_schema()`,
+    /// normally `public`). The lock is keyed by the database, the resolved
+    /// schema and the table, so runners that spell the same table
+    /// differently still exclude each other, and runners of different
+    /// history tables in one database do not wait for each other.
+    ///
+    /// # Pooled connections
+    ///
+    /// Pools hand out objects that dereference to a [`Client`]. Pass
+    /// `&mut *object` from deadpool-postgres, or `&mut *connection` from
+    /// bb8-postgres's `PooledConnection`. The lock is released before this
+    /// returns, whatever happened, so the connection can go back to the pool.
+    /// If the connection broke, its session ended and PostgreSQL released the
+    /// lock with it. Do not drop the future before it completes (under a
+    /// `tokio::time::timeout`, say): the session may then still hold the lock
+    /// or an open transaction, so discard that connection instead of returning
+    /// it to the pool.
+    ///
+    /// Session advisory locks need the migrations to run on one server
+    /// session from start to end. Behind PgBouncer in transaction or statement
+    /// pooling mode that is not so: connect directly to PostgreSQL, or through
+    /// a session-pooling PgBouncer, to migrate.
+    ///
+    /// Runs on a tokio runtime with the time driver enabled.
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn run_async(&self, client: &mut Client) -> Result<Report> {
+        let started = Instant::now();
+        let table = TableName::parse(&self.table)?;
+        let history = read_history(client, &table).await?.unwrap_or_default();
+        match plan(self, &table, &history) {
+            Ok(pending) if pending.is_empty() => {
+                return Ok(Report::new(Vec::new(), started.elapsed()));
+            }
+            Ok(pending) => check_transactions(&pending)?,
+            // Another runner may be running that migration: decide under the lock.
+            Err(Error::Incomplete { .. }) => {}
+            Err(error) => return Err(error),
+        }
+        let lock = acquire_lock(client, &table, self.lock_timeout).await?;
+        let result = apply_locked(self, client, &table, &lock.table).await;
+        let released = release_lock(client, &lock, result.is_err()).await;
+        let applied = result?;
+        released?;
+        Ok(Report::new(applied, started.elapsed()))
+    }
+
+    /// Reports the state of every migration in a PostgreSQL database:
+    /// applied, pending, drifted, missing or incomplete. It is one query,
+    /// writes nothing, takes no lock and does not create the history table.
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn status_async(&self, client: &Client) -> Result<Status> {
+        let table = TableName::parse(&self.table)?;
+        let history = read_history(client, &table).await?.unwrap_or_default();
+        Ok(Status::new(self.migrations.as_slice(), &history))
+    }
+}
+
+/// Refuses, before anything runs, a transactional migration that contains a
+/// statement PostgreSQL would refuse inside its transaction.
+fn check_transactions(pending: &[&Migration]) -> Result<()> {
+    for migration in pending.iter().filter(|m| !m.no_transaction()) {
+        let sql = migration.up().sql();
+        for range in lexer::lex(sql, Flavor::Postgres).statements {
+            if let Some(command) = refused_in_transaction(&sql[range.clone()]) {
+                return Err(Error::RefusedInTransaction {
+                    version: migration.version(),
+                    file: migration.file().to_owned(),
+                    line: lexer::line_col(sql, range.start).0,
+                    command,
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The advisory lock this session holds, and the history table it guards.
+struct Lock {
+    key: i64,
+    /// The history table, qualified by the schema it resolved to.
+    table: TableName,
+}
+
+/// The SQL expression of the history table's schema.
+///
+/// A qualified name gives it. An unqualified name is resolved as PostgreSQL
+/// resolves it in a query: the schema where `search_path` finds the table,
+/// or, when it does not exist yet, the first existing schema of the
+/// `search_path`, where `CREATE TABLE` will put it.
+fn schema_expression(table: &TableName) -> String {
+    match table.schema() {
+        Some(schema) => quote_literal(schema),
+        None => format!(
+            "coalesce((SELECT n.nspname FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
+                       WHERE c.oid = to_regclass({})), current_schema())",
+            quote_literal(&format!("\"{}\"", table.table()))
+        ),
+    }
+}
+
+/// The SQL expression of the lock key: a 64-bit hash of the database and the
+/// schema-qualified history table, `<database>.<schema>.<table>`.
+///
+/// `hashtextextended` (PostgreSQL 11 and later) is the hash behind hash
+/// partitioning, which must stay stable across versions and upgrades since
+/// partitions are stored by it, so every runner computes the same key.
+fn lock_key_expression(schema: &str, table: &TableName) -> String {
+    format!(
+        "hashtextextended(current_database() || '.' || {schema} || '.' || {}, 0)",
+        quote_literal(table.table())
+    )
+}
+
+/// Takes the migration lock, polling with growing pauses until the timeout.
+async fn acquire_lock(client: &Client, table: &TableName, timeout: Duration) -> Result<Lock> {
+    let deadline = Instant::now() + timeout;
+    // The schema is resolved once, and the key computed from it, in the same
+    // round trip as the first attempt.
+    let first = format!(
+        "SELECT k.key, pg_try_advisory_lock(k.key), k.schema FROM \
+         (SELECT {}, s.schema FROM (SELECT {} AS schema) s) k(key, schema)",
+        lock_key_expression("s.schema", table),
+        schema_expression(table),
+    );
+    let row = one_row(client, &first, "taking the migration lock").await?;
+    // Without a schema the key is NULL and no lock was taken.
+    let Some(schema) = row.get(2).map(str::to_owned) else {
+        return Err(no_schema(table));
+    };
+    let key: i64 = parse_column(&row, 0, "taking the migration lock")?;
+    let mut locked = row.get(1) == Some("t");
+    let mut pause = FIRST_RETRY;
+    while !locked {
+        let now = Instant::now();
+        if now >= deadline {
+            return Err(Error::LockTimeout {
+                table: table.plain().to_owned(),
+                waited: timeout,
+                holder: lock_holder(client, key).await?,
+            });
+        }
+        tokio::time::sleep(with_jitter(pause).min(deadline - now)).await;
+        pause = (pause * 2).min(LONGEST_RETRY);
+        let row = one_row(
+            client,
+            &format!("SELECT pg_try_advisory_lock({key})"),
+            "taking the migration lock",
+        )
+        .await?;
+        locked = row.get(0) == Some("t");
+    }
+    Ok(Lock {
+        key,
+        table: table.in_schema(&schema),
+    })
+}
+
+fn no_schema(table: &TableName) -> Error {
+    Error::database(
+        format!(
+            "resolving the schema of the history table {}",
+            table.plain()
+        ),
+        "no schema of the search_path exists; qualify the history table, or set search_path",
+    )
+}
+
+/// Adds up to half of `pause` again, so that runners that started together
+/// do not retry in lockstep.
+fn with_jitter(pause: Duration) -> Duration {
+    let nanos = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| since.subsec_nanos());
+    let half = u32::try_from(pause.as_micros() / 2)
+        .unwrap_or(u32::MAX)
+        .max(1);
+    pause + Duration::from_micros(u64::from(nanos % half))
+}
+
+/// The session that holds the lock `key` in this database, as far as
+/// `pg_locks` and `pg_stat_activity` tell this role.
+async fn lock_holder(client: &Client, key: i64) -> Result<Option<Box<LockHolder>>> {
+    // A bigint advisory key is stored as two 32-bit halves, in `classid`
+    // (high) and `objid` (low), with `objsubid` 1.
+    let sql = format!(
+        "SELECT l.pid, a.application_name, host(a.client_addr), a.state, \
+                to_char(a.query_start AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"') \
+         FROM pg_locks l LEFT JOIN pg_stat_activity a ON a.pid = l.pid \
+         WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+           AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+           AND l.classid::bigint = (({key}::bigint >> 32) & 4294967295) \
+           AND l.objid::bigint = ({key}::bigint & 4294967295) \
+           AND l.pid IS NOT NULL \
+         LIMIT 1"
+    );
+    let action = "finding who holds the migration lock";
+    let rows = rows(client, &sql, action).await?;
+    let Some(row) = rows.first() else {
+        return Ok(None);
+    };
+    let text = |index: usize| row.get(index).map(str::to_owned);
+    Ok(Some(Box::new(LockHolder {
+        pid: parse_column(row, 0, action)?,
+        application_name: text(1),
+        client_addr: text(2),
+        state: text(3),
+        query_start: text(4),
+    })))
+}
+
+/// Releases the lock. After a failure, the transaction that failed is rolled
+/// back first, in the same round trip, since an aborted transaction accepts
+/// nothing else. A closed connection needs nothing: its session ended and
+/// PostgreSQL released the lock with it.
+async fn release_lock(client: &Client, lock: &Lock, failed: bool) -> Result<()> {
+    if client.is_closed() {
+        return Ok(());
+    }
+    let rollback = if failed { "ROLLBACK; " } else { "" };
+    let sql = format!("{rollback}SELECT pg_advisory_unlock({})", lock.key);
+    client
+        .simple_query(&sql)
+        .await
+        .map(drop)
+        .map_err(|e| Error::database("releasing the migration lock", e))
+}
+
+/// Everything done under the lock: read the history again, check it, apply.
+async fn apply_locked(
+    runner: &Runner<'_>,
+    client: &Client,
+    given: &TableName,
+    table: &TableName,
+) -> Result<Vec<Applied>> {
+    let history = match read_history(client, table).await? {
+        Some(history) => history,
+        None => {
+            create_history_table(client, given, table).await?;
+            Vec::new()
+        }
+    };
+    let pending = plan(runner, table, &history)?;
+    check_transactions(&pending)?;
+    let mut applied = Vec::with_capacity(pending.len());
+    let mut rest = pending.as_slice();
+    while let Some(&first) = rest.first() {
+        if first.no_transaction() {
+            runner.notify_started(first);
+            let done = run_outside_transaction(client, table, first).await?;
+            runner.notify_finished(&done);
+            applied.push(done);
+            rest = &rest[1..];
+            continue;
+        }
+        let batch = match runner.transaction_mode {
+            TransactionMode::Single => rest.iter().take_while(|m| !m.no_transaction()).count(),
+            TransactionMode::PerMigration => 1,
+        };
+        // One message applies the batch, so its progress is told when it returns.
+        for (migration, done) in rest
+            .iter()
+            .zip(apply_in_transaction(client, table, &rest[..batch]).await?)
+        {
+            runner.notify_started(migration);
+            runner.notify_finished(&done);
+            applied.push(done);
+        }
+        rest = &rest[batch..];
+    }
+    Ok(applied)
+}
+
+/// Creates the history table, and its schema when the name given was
+/// qualified. Only called under the lock, and only when the table is
+/// missing, so that a role without `CREATE` rights can run migrations once
+/// the table exists.
+async fn create_history_table(client: &Client, given: &TableName, table: &TableName) -> Result<()> {
+    let mut sql = String::new();
+    if let Some(schema) = given.schema() {
+        let _ = write!(sql, "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; ");
+    }
+    let _ = write!(
+        sql,
+        "CREATE TABLE IF NOT EXISTS {table} (
+            version BIGINT PRIMARY KEY,
+            description TEXT NOT NULL,
+            checksum TEXT NOT NULL,
+            applied_at TIMESTAMPTZ NOT NULL,
+            execution_ms BIGINT NOT NULL,
+            finished BOOLEAN NOT NULL,
+            statements_done BIGINT
+        )"
+    );
+    client
+        .batch_execute(&sql)
+        .await
+        .map_err(|e| Error::database(format!("creating the history table {}", table.plain()), e))
+}
+
+/// Applies transactional migrations in one transaction, sent as one message:
+/// `BEGIN`, then for each migration a timer, its SQL and its history row,
+/// then `COMMIT`. The rows come back as they are inserted, which tells which
+/// migration failed if one does.
+async fn apply_in_transaction(
+    client: &Client,
+    table: &TableName,
+    migrations: &[&Migration],
+) -> Result<Vec<Applied>> {
+    let mut sql = String::from("BEGIN;\n");
+    for migration in migrations {
+        let _ = write!(
+            sql,
+            "SELECT set_config('{STARTED_SETTING}', extract(epoch FROM clock_timestamp())::text, true);\n\
+             {}\n;\n{};\n",
+            migration.up().sql(),
+            insert_finished_row(table, migration),
+        );
+    }
+    sql.push_str("COMMIT;");
+    let mut applied = Vec::with_capacity(migrations.len());
+    let stream = client
+        .simple_query_raw(&sql)
+        .await
+        .map_err(|e| migration_failed(migrations[0], None, e))?;
+    let mut stream = pin!(stream);
+    while let Some(message) = stream.next().await {
+        let failed =
+            |e| migration_failed(migrations[applied.len().min(migrations.len() - 1)], None, e);
+        if let SimpleQueryMessage::Row(row) = message.map_err(failed)?
+            && let Some(duration) = applied_duration(&row)
+        {
+            applied.push(Applied::new(migrations[applied.len()], duration));
+        }
+    }
+    Ok(applied)
+}
+
+/// The `INSERT` of a finished migration's row. It returns the version and
+/// the microseconds since the migration's timer started, under a column name
+/// that no migration's own rows use.
+fn insert_finished_row(table: &TableName, migration: &Migration) -> String {
+    let elapsed_us = format!(
+        "((extract(epoch FROM clock_timestamp()) - current_setting('{STARTED_SETTING}')::numeric) * 1000000)::bigint"
+    );
+    format!(
+        "INSERT INTO {table} (version, description, checksum, applied_at, execution_ms, finished, statements_done) \
+         VALUES ({}, {}, {}, clock_timestamp(), {elapsed_us} / 1000, true, NULL) \
+         RETURNING version AS {APPLIED_COLUMN}, {elapsed_us} AS elapsed_us",
+        migration.version(),
+        quote_literal(migration.description()),
+        quote_literal(&migration.checksum_hex()),
+    )
+}
+
+/// The duration reported by one of the runner's own `RETURNING` rows, or
+/// `None` for a row that a migration's statement returned.
+fn applied_duration(row: &SimpleQueryRow) -> Option<Duration> {
+    if row.columns().first().map(|c| c.name()) != Some(APPLIED_COLUMN) {
+        return None;
+    }
+    let micros: u64 = row.get(1)?.parse().unwrap_or(0);
+    Some(Duration::from_micros(micros))
+}
+
+/// Runs a `no-transaction` migration statement by statement, recording after
+/// each one how far it got.
+///
+/// The row is inserted unfinished first. If a statement fails, or the
+/// connection dies, the row stays unfinished with the count of statements
+/// that completed, and every later run stops with [`Error::Incomplete`] until
+/// someone finishes or undoes the rest by hand and deletes the row. Each
+/// statement and its progress update are two round trips: sending them in one
+/// message would wrap them in an implicit transaction, which the statements
+/// that need this mode refuse.
+async fn run_outside_transaction(
+    client: &Client,
+    table: &TableName,
+    migration: &Migration,
+) -> Result<Applied> {
+    let record = |action: &str, e| {
+        Error::database(format!("{action} of migration {}", migration.version()), e)
+    };
+    client
+        .batch_execute(&insert_unfinished_row(table, migration))
+        .await
+        .map_err(|e| record("recording the start", e))?;
+    let sql = migration.up().sql();
+    let statements = lexer::lex(sql, Flavor::Postgres).statements;
+    let started = Instant::now();
+    for (index, range) in statements.iter().enumerate() {
+        client
+            .batch_execute(&sql[range.clone()])
+            .await
+            .map_err(|e| migration_failed(migration, Some(index + 1), e))?;
+        if index + 1 < statements.len() {
+            let update = format!(
+                "UPDATE {table} SET statements_done = {} WHERE version = {}",
+                index + 1,
+                migration.version()
+            );
+            client
+                .batch_execute(&update)
+                .await
+                .map_err(|e| record("recording the progress", e))?;
+        }
+    }
+    let duration = started.elapsed();
+    let finish = format!(
+        "UPDATE {table} SET finished = true, statements_done = NULL, applied_at = clock_timestamp(), execution_ms = {} WHERE version = {}",
+        millis(duration),
+        migration.version()
+    );
+    client
+        .batch_execute(&finish)
+        .await
+        .map_err(|e| record("recording the end", e))?;
+    Ok(Applied::new(migration, duration))
+}
+
+fn insert_unfinished_row(table: &TableName, migration: &Migration) -> String {
+    format!(
+        "INSERT INTO {table} (version, description, checksum, applied_at, execution_ms, finished, statements_done) \
+         VALUES ({}, {}, {}, clock_timestamp(), 0, false, 0)",
+        migration.version(),
+        quote_literal(migration.description()),
+        quote_literal(&migration.checksum_hex()),
+    )
+}
+
+/// Reads the history in one round trip, or `None` when the table (or its
+/// schema) does not exist yet. Timestamps are read as UTC text in the format
+/// the SQLite backend stores.
+async fn read_history(client: &Client, table: &TableName) -> Result<Option<Vec<HistoryRow>>> {
+    let sql = format!(
+        "SELECT version, description, checksum, \
+                to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
+                finished, statements_done \
+         FROM {table} ORDER BY version"
+    );
+    let action = format!("reading the history table {}", table.plain());
+    let messages = match client.simple_query(&sql).await {
+        Ok(messages) => messages,
+        Err(error) if is_missing_table(&error) => return Ok(None),
+        Err(error) => return Err(Error::database(action, error)),
+    };
+    let mut history = Vec::new();
+    for message in messages {
+        if let SimpleQueryMessage::Row(row) = message {
+            history.push(history_row(&row, &action)?);
+        }
+    }
+    Ok(Some(history))
+}
+
+fn history_row(row: &SimpleQueryRow, action: &str) -> Result<HistoryRow> {
+    let text = |index| row.get(index).unwrap_or_default().to_owned();
+    Ok(HistoryRow {
+        version: parse_column(row, 0, action)?,
+        description: text(1),
+        checksum: text(2),
+        applied_at: text(3),
+        finished: row.get(4) == Some("t"),
+        statements_done: match row.get(5) {
+            Some(_) => Some(parse_column(row, 5, action)?),
+            None => None,
+        },
+    })
+}
+
+fn is_missing_table(error: &tokio_postgres::Error) -> bool {
+    error.code() == Some(&SqlState::UNDEFINED_TABLE)
+        || error.code() == Some(&SqlState::INVALID_SCHEMA_NAME)
+}
+
+/// Runs a query and returns its rows.
+async fn rows(client: &Client, sql: &str, action: &str) -> Result<Vec<SimpleQueryRow>> {
+    let messages = client
+        .simple_query(sql)
+        .await
+        .map_err(|e| Error::database(action, e))?;
+    Ok(messages
+        .into_iter()
+        .filter_map(|message| match message {
+            SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        })
+        .collect())
+}
+
+/// Runs a query that returns exactly one row.
+async fn one_row(client: &Client, sql: &str, action: &str) -> Result<SimpleQueryRow> {
+    rows(client, sql, action)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| Error::database(action, "the query returned no row"))
+}
+
+/// Parses a column of a text row, which the simple query protocol returns.
+fn parse_column<T: std::str::FromStr>(
+    row: &SimpleQueryRow,
+    index: usize,
+    action: &str,
+) -> Result<T> {
+    let value = row.get(index).unwrap_or_default();
+    value.parse().map_err(|_| {
+        Error::database(
+            action,
+            format!("unexpected value `{value}` in column {}", index + 1),
+        )
+    })
+}
+
+/// A SQL string literal, as `quote_literal` in PostgreSQL makes it: quotes
+/// doubled, and backslashes doubled in an `E''` literal so that the text is
+/// the same whatever `standard_conforming_strings` says.
+fn quote_literal(text: &str) -> String {
+    let quoted = text.replace('\'', "''");
+    if text.contains('\\') {
+        format!("E'{}'", quoted.replace('\\', "\\\\"))
+    } else {
+        format!("'{quoted}'")
+    }
+}
+
+fn migration_failed(
+    migration: &Migration,
+    statement: Option<usize>,
+    error: tokio_postgres::Error,
+) -> Error {
+    Error::Migration {
+        version: migration.version(),
+        file: migration.file().to_owned(),
+        statement,
+        source: error.into(),
+    }
+}
+
+fn millis(duration: Duration) -> i64 {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn literals_are_quoted_whatever_they_contain() {
+        assert_eq!(quote_literal("add_users"), "'add_users'");
+        assert_eq!(quote_literal("it's"), "'it''s'");
+        assert_eq!(quote_literal(r"a\'b"), r"E'a\\''b'");
+    }
+
+    #[test]
+    fn the_lock_key_covers_the_database_and_the_resolved_table() {
+        let qualified = TableName::parse("app.history").unwrap();
+        assert_eq!(schema_expression(&qualified), "'app'");
+        assert_eq!(
+            lock_key_expression("'app'", &qualified),
+            "hashtextextended(current_database() || '.' || 'app' || '.' || 'history', 0)"
+        );
+        let plain = TableName::parse("_migrations").unwrap();
+        let schema = schema_expression(&plain);
+        assert!(
+            schema.contains("to_regclass('\"_migrations\"')"),
+            "{schema}"
+        );
+        assert!(schema.ends_with("current_schema())"), "{schema}");
+    }
+}

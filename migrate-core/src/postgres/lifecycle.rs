@@ -1,0 +1,289 @@
+//! Rolling back, baselining, repairing and resolving on PostgreSQL, each
+//! under the migration lock, decided before anything changes.
+
+use std::fmt::Write as _;
+use std::pin::pin;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use tokio_postgres::{Client, SimpleQueryMessage};
+
+use super::{
+    APPLIED_COLUMN, STARTED_SETTING, acquire_lock, applied_duration, create_history_table,
+    quote_literal, read_history, release_lock,
+};
+use crate::history::{HistoryRow, TableName};
+use crate::lifecycle::{plan_baseline, plan_repair, plan_resolve, plan_rollback};
+use crate::plan::plan;
+use crate::report::{Action, Applied, Report};
+use crate::{Error, Migration, Resolution, Result, Rollback, Runner, Script, TransactionMode};
+
+impl Runner<'_> {
+    /// The migrations a run would apply now, in order, or the error it would
+    /// fail with; it changes nothing. This is a dry run of
+    /// [`Runner::run_async`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn pending_async(&self, client: &Client) -> Result<Vec<&Migration>> {
+        let table = TableName::parse(&self.table)?;
+        let history = read_history(client, &table).await?.unwrap_or_default();
+        plan(self, &table, &history)
+    }
+
+    /// Reverts applied migrations with their down scripts, newest first, each
+    /// together with the removal of its history row, under the migration
+    /// lock. The PostgreSQL twin of [`Runner::rollback`], with the same checks
+    /// before anything runs.
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn rollback_async(&self, client: &mut Client, rollback: Rollback) -> Result<Report> {
+        let started = Instant::now();
+        let reverted = locked(self, client, false, async |table, history| {
+            let reverts = plan_rollback(self, table, history, rollback)?;
+            revert(self, client, table, &reverts).await
+        })
+        .await?;
+        Ok(Report::of(Action::Rollback, reverted, started.elapsed()))
+    }
+
+    /// Records the migrations up to and including `version` as applied
+    /// without running them. The PostgreSQL twin of [`Runner::baseline`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn baseline_async(&self, client: &mut Client, version: i64) -> Result<Report> {
+        let started = Instant::now();
+        let recorded = locked(self, client, true, async |table, history| {
+            let baseline = plan_baseline(self, table, history, version)?;
+            if baseline.is_empty() {
+                return Ok(Vec::new());
+            }
+            let mut sql = String::from("BEGIN;\n");
+            for migration in &baseline {
+                let _ = writeln!(
+                    sql,
+                    "INSERT INTO {table} (version, description, checksum, applied_at, execution_ms, finished, statements_done) \
+                     VALUES ({}, {}, {}, clock_timestamp(), 0, true, NULL);",
+                    migration.version(),
+                    quote_literal(migration.description()),
+                    quote_literal(&migration.checksum_hex()),
+                );
+            }
+            sql.push_str("COMMIT;");
+            execute(client, &sql, format!("recording the baseline in {}", table.plain())).await?;
+            Ok(baseline.iter().map(|m| Applied::new(m, Duration::ZERO)).collect())
+        })
+        .await?;
+        Ok(Report::of(Action::Baseline, recorded, started.elapsed()))
+    }
+
+    /// Replaces the recorded checksum of one applied migration with the
+    /// binary's, after a deliberate edit. Returns whether the record changed.
+    /// The PostgreSQL twin of [`Runner::repair`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn repair_async(&self, client: &mut Client, version: i64) -> Result<bool> {
+        locked(self, client, false, async |table, history| {
+            let Some(migration) = plan_repair(self, history, version)? else {
+                return Ok(false);
+            };
+            let sql = format!(
+                "UPDATE {table} SET checksum = {} WHERE version = {version}",
+                quote_literal(&migration.checksum_hex())
+            );
+            execute(client, &sql, format!("re-stamping migration {version}")).await?;
+            Ok(true)
+        })
+        .await
+    }
+
+    /// Settles a `no-transaction` migration that stopped part-way. The
+    /// PostgreSQL twin of [`Runner::resolve`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn resolve_async(
+        &self,
+        client: &mut Client,
+        version: i64,
+        resolution: Resolution,
+    ) -> Result<()> {
+        locked(self, client, false, async |table, history| {
+            plan_resolve(history, version)?;
+            let sql = match resolution {
+                Resolution::Completed => {
+                    format!("UPDATE {table} SET finished = true, statements_done = NULL WHERE version = {version}")
+                }
+                Resolution::RolledBack => format!("DELETE FROM {table} WHERE version = {version}"),
+            };
+            execute(client, &sql, format!("resolving migration {version}")).await
+        })
+        .await
+    }
+}
+
+/// Runs `f` on the history under the migration lock, which it releases on
+/// every path. The history table is created first when `create` is set and
+/// it is missing; otherwise a missing table reads as an empty history.
+async fn locked<T>(
+    runner: &Runner<'_>,
+    client: &Client,
+    create: bool,
+    f: impl AsyncFnOnce(&TableName, &[HistoryRow]) -> Result<T>,
+) -> Result<T> {
+    let given = TableName::parse(&runner.table)?;
+    let lock = acquire_lock(client, &given, runner.lock_timeout).await?;
+    let result = async {
+        let history = match read_history(client, &lock.table).await? {
+            Some(history) => history,
+            None if create => {
+                create_history_table(client, &given, &lock.table).await?;
+                Vec::new()
+            }
+            None => Vec::new(),
+        };
+        f(&lock.table, &history).await
+    }
+    .await;
+    let released = release_lock(client, &lock, result.is_err()).await;
+    let value = result?;
+    released?;
+    Ok(value)
+}
+
+async fn execute(client: &Client, sql: &str, action: String) -> Result<()> {
+    client
+        .batch_execute(sql)
+        .await
+        .map_err(|e| Error::database(action, e))
+}
+
+async fn revert(
+    runner: &Runner<'_>,
+    client: &Client,
+    table: &TableName,
+    reverts: &[(&Migration, &Script)],
+) -> Result<Vec<Applied>> {
+    let mut reverted = Vec::with_capacity(reverts.len());
+    let mut rest = reverts;
+    while let Some(&(migration, down)) = rest.first() {
+        if down.no_transaction() {
+            runner.notify_started(migration);
+            let applied = revert_outside_transaction(client, table, migration, down).await?;
+            runner.notify_finished(&applied);
+            reverted.push(applied);
+            rest = &rest[1..];
+            continue;
+        }
+        let batch = match runner.transaction_mode {
+            TransactionMode::Single => rest
+                .iter()
+                .take_while(|(_, down)| !down.no_transaction())
+                .count(),
+            TransactionMode::PerMigration => 1,
+        };
+        for applied in revert_in_transaction(client, table, &rest[..batch]).await? {
+            runner.notify_started(migration_of(rest, &applied));
+            runner.notify_finished(&applied);
+            reverted.push(applied);
+        }
+        rest = &rest[batch..];
+    }
+    Ok(reverted)
+}
+
+fn migration_of<'m>(reverts: &[(&'m Migration, &Script)], applied: &Applied) -> &'m Migration {
+    reverts
+        .iter()
+        .map(|(migration, _)| *migration)
+        .find(|m| m.version() == applied.version)
+        .unwrap_or(reverts[0].0)
+}
+
+/// Reverts migrations in one transaction sent as one message: for each, a
+/// timer, its down script and the deletion of its row, which returns the
+/// version and the time taken.
+async fn revert_in_transaction(
+    client: &Client,
+    table: &TableName,
+    reverts: &[(&Migration, &Script)],
+) -> Result<Vec<Applied>> {
+    let mut sql = String::from("BEGIN;\n");
+    for (migration, down) in reverts {
+        let elapsed_us = format!(
+            "((extract(epoch FROM clock_timestamp()) - current_setting('{STARTED_SETTING}')::numeric) * 1000000)::bigint"
+        );
+        let _ = write!(
+            sql,
+            "SELECT set_config('{STARTED_SETTING}', extract(epoch FROM clock_timestamp())::text, true);\n\
+             {}\n;\n\
+             DELETE FROM {table} WHERE version = {} RETURNING version AS {APPLIED_COLUMN}, {elapsed_us} AS elapsed_us;\n",
+            down.sql(),
+            migration.version(),
+        );
+    }
+    sql.push_str("COMMIT;");
+    let failed = |index: usize, error| {
+        let (migration, down) = reverts[index.min(reverts.len() - 1)];
+        script_failed(migration, down, None, error)
+    };
+    let mut reverted = Vec::with_capacity(reverts.len());
+    let stream = client
+        .simple_query_raw(&sql)
+        .await
+        .map_err(|e| failed(0, e))?;
+    let mut stream = pin!(stream);
+    while let Some(message) = stream.next().await {
+        if let SimpleQueryMessage::Row(row) = message.map_err(|e| failed(reverted.len(), e))?
+            && let Some(duration) = applied_duration(&row)
+        {
+            reverted.push(Applied::new(reverts[reverted.len()].0, duration));
+        }
+    }
+    Ok(reverted)
+}
+
+/// Runs a `no-transaction` down script statement by statement, then removes
+/// the migration's row.
+async fn revert_outside_transaction(
+    client: &Client,
+    table: &TableName,
+    migration: &Migration,
+    down: &Script,
+) -> Result<Applied> {
+    let sql = down.sql();
+    let started = Instant::now();
+    for (index, range) in migrate_format::lexer::lex(sql, migrate_format::Flavor::Postgres)
+        .statements
+        .iter()
+        .enumerate()
+    {
+        client
+            .batch_execute(&sql[range.clone()])
+            .await
+            .map_err(|e| script_failed(migration, down, Some(index + 1), e))?;
+    }
+    let duration = started.elapsed();
+    let delete = format!(
+        "DELETE FROM {table} WHERE version = {}",
+        migration.version()
+    );
+    execute(
+        client,
+        &delete,
+        format!(
+            "removing migration {} from {}",
+            migration.version(),
+            table.plain()
+        ),
+    )
+    .await?;
+    Ok(Applied::new(migration, duration))
+}
+
+fn script_failed(
+    migration: &Migration,
+    script: &Script,
+    statement: Option<usize>,
+    error: tokio_postgres::Error,
+) -> Error {
+    Error::Migration {
+        version: migration.version(),
+        file: script.file().to_owned(),
+        statement,
+        source: error.into(),
+    }
+}

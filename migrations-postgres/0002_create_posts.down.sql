@@ -1,0 +1,2 @@
+DROP INDEX posts_by_author;
+DROP TABLE posts;
