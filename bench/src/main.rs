@@ -90,7 +90,11 @@ fn main() -> Result<()> {
         options.boots
     );
 
-    let sqlite_sizes = if options.sqlite { &options.sizes[..] } else { &[] };
+    let sqlite_sizes = if options.sqlite {
+        &options.sizes[..]
+    } else {
+        &[]
+    };
     for &n in sqlite_sizes {
         let sql = common::generated_sql(&bench_dir.join("generated"), n)?;
         let record = |results: &mut Results, engine, tool: &str, outcome: Outcome| {
