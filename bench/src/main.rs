@@ -34,6 +34,7 @@ struct Options {
     sqlite: bool,
     postgres: bool,
     rebuild: bool,
+    rebuild_tools: Vec<String>,
     applies: usize,
     boots: usize,
 }
@@ -44,6 +45,7 @@ fn options() -> Result<Options> {
         sqlite: true,
         postgres: true,
         rebuild: true,
+        rebuild_tools: rebuild::TOOLS.map(String::from).to_vec(),
         applies: APPLIES,
         boots: BOOTS,
     };
@@ -60,11 +62,17 @@ fn options() -> Result<Options> {
                     return Err(format!("size {n} is not generated; sizes are 100 and 1000").into());
                 }
             }
+            "--rebuild-tools" => {
+                let list = args
+                    .next()
+                    .ok_or("--rebuild-tools needs a list, as in sqlx,migrate")?;
+                options.rebuild_tools = list.split(',').map(String::from).collect();
+            }
             "--applies" => options.applies = args.next().ok_or("--applies N")?.parse()?,
             "--boots" => options.boots = args.next().ok_or("--boots N")?.parse()?,
             other => {
                 return Err(format!(
-                    "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --sizes 100,1000, --applies N, --boots N"
+                    "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --rebuild-tools LIST, --sizes 100,1000, --applies N, --boots N"
                 )
                 .into());
             }
@@ -135,7 +143,7 @@ fn main() -> Result<()> {
     }
 
     if options.rebuild {
-        match rebuild::run(bench_dir, &target_dir) {
+        match rebuild::run(bench_dir, &target_dir, &options.rebuild_tools) {
             Ok(rebuilds) => results.rebuilds = rebuilds,
             Err(error) => eprintln!("rebuild measurement failed: {error}"),
         }

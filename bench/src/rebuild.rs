@@ -26,19 +26,22 @@ const RUNS: usize = 3;
 
 pub type Rebuilds = Vec<(String, Result<Vec<Duration>, String>)>;
 
-pub fn run(bench_dir: &Path, target_dir: &Path) -> Result<Rebuilds> {
+/// The tools, in the table's order.
+pub const TOOLS: [&str; 6] = [
+    "raw",
+    "migrate",
+    "refinery",
+    "sqlx",
+    "diesel",
+    "rusqlite_migration",
+];
+
+pub fn run(bench_dir: &Path, target_dir: &Path, tools: &[String]) -> Result<Rebuilds> {
     let root = target_dir.join("rebuild");
     let shared_target = root.join("target");
     let bench_dir = bench_dir.canonicalize()?;
     let mut rebuilds = Vec::new();
-    for tool in [
-        "raw",
-        "migrate",
-        "refinery",
-        "sqlx",
-        "diesel",
-        "rusqlite_migration",
-    ] {
+    for tool in tools.iter().map(String::as_str) {
         eprintln!("rebuild: {tool}…");
         let crate_dir = root.join(tool);
         let result = fixture(&bench_dir, tool, &crate_dir)
@@ -148,7 +151,7 @@ fn fixture(bench_dir: &Path, tool: &str, dir: &Path) -> Result<PathBuf> {
              tokio = { version = \"1.40\", features = [\"rt\"] }"
                 .to_owned(),
             "use sqlx::Connection as _;\n\n\
-             static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!(\"migrations\");\n\n\
+             static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!(\"./migrations\");\n\n\
              fn main() {\n    \
                  let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();\n    \
                  runtime.block_on(async {\n        \
