@@ -35,6 +35,8 @@ struct Options {
     postgres: bool,
     rebuild: bool,
     rebuild_tools: Vec<String>,
+    /// Restricts the runtime measures to these tools (for profiling).
+    tools: Option<Vec<String>>,
     applies: usize,
     boots: usize,
 }
@@ -46,6 +48,7 @@ fn options() -> Result<Options> {
         postgres: true,
         rebuild: true,
         rebuild_tools: rebuild::TOOLS.map(String::from).to_vec(),
+        tools: None,
         applies: APPLIES,
         boots: BOOTS,
     };
@@ -68,17 +71,32 @@ fn options() -> Result<Options> {
                     .ok_or("--rebuild-tools needs a list, as in sqlx,migrate")?;
                 options.rebuild_tools = list.split(',').map(String::from).collect();
             }
+            "--tools" => {
+                let list = args
+                    .next()
+                    .ok_or("--tools needs a list, as in raw,migrate")?;
+                options.tools = Some(list.split(',').map(String::from).collect());
+            }
             "--applies" => options.applies = args.next().ok_or("--applies N")?.parse()?,
             "--boots" => options.boots = args.next().ok_or("--boots N")?.parse()?,
             other => {
                 return Err(format!(
-                    "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --rebuild-tools LIST, --sizes 100,1000, --applies N, --boots N"
+                    "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --rebuild-tools LIST, --tools LIST, --sizes 100,1000, --applies N, --boots N"
                 )
                 .into());
             }
         }
     }
     Ok(options)
+}
+
+impl Options {
+    /// Whether `tool` is measured in this run.
+    fn wants(&self, tool: &str) -> bool {
+        self.tools
+            .as_ref()
+            .is_none_or(|tools| tools.iter().any(|t| t == tool))
+    }
 }
 
 fn common_sizes() -> Vec<usize> {
@@ -117,17 +135,33 @@ fn main() -> Result<()> {
             );
             results.insert(engine, tool, n, outcome);
         };
-        let raw = common::raw_sqlite(&sql).measure(options.applies, options.boots)?;
-        record(&mut results, Engine::Sqlite, "raw", raw);
-        let ours =
-            migrate_sqlite(n, TransactionMode::Single).measure(options.applies, options.boots)?;
-        record(&mut results, Engine::Sqlite, "migrate", ours);
-        let ours = migrate_sqlite(n, TransactionMode::PerMigration)
-            .measure(options.applies, options.boots)?;
-        record(&mut results, Engine::Sqlite, "migrate-per-migration", ours);
-        for tool in std::iter::once("raw").chain(PEERS) {
-            let outcome = run_peer(&peers, &["sqlite", tool], n, options.applies, options.boots)?;
-            let tool = if tool == "raw" { "raw-peers" } else { tool };
+        let wanted = |tool: &str| options.wants(tool);
+        if wanted("raw") {
+            let raw = common::raw_sqlite(&sql).measure(options.applies, options.boots)?;
+            record(&mut results, Engine::Sqlite, "raw", raw);
+        }
+        if wanted("migrate") {
+            let ours = migrate_sqlite(n, TransactionMode::Single)
+                .measure(options.applies, options.boots)?;
+            record(&mut results, Engine::Sqlite, "migrate", ours);
+        }
+        if wanted("migrate-per-migration") {
+            let ours = migrate_sqlite(n, TransactionMode::PerMigration)
+                .measure(options.applies, options.boots)?;
+            record(&mut results, Engine::Sqlite, "migrate-per-migration", ours);
+        }
+        for tool in std::iter::once("raw-peers").chain(PEERS) {
+            if !wanted(tool) {
+                continue;
+            }
+            let peer_tool = if tool == "raw-peers" { "raw" } else { tool };
+            let outcome = run_peer(
+                &peers,
+                &["sqlite", peer_tool],
+                n,
+                options.applies,
+                options.boots,
+            )?;
             record(&mut results, Engine::Sqlite, tool, outcome);
         }
     }
@@ -137,6 +171,7 @@ fn main() -> Result<()> {
             &options.sizes,
             options.applies,
             options.boots,
+            &|tool| options.wants(tool),
             &peers,
             &mut results,
         )?;

@@ -13,6 +13,7 @@ pub fn run(
     sizes: &[usize],
     applies: usize,
     boots: usize,
+    wanted: &dyn Fn(&str) -> bool,
     peers: &Path,
     results: &mut Results,
 ) -> Result<()> {
@@ -51,9 +52,16 @@ pub fn run(
             results.insert(Engine::Postgres, tool, n, outcome);
             Result::<()>::Ok(())
         };
-        measure("raw", &|proxy| raw(runtime, &server, proxy, &sql))?;
-        measure("migrate", &|proxy| ours(runtime, &server, proxy, n))?;
+        if wanted("raw") {
+            measure("raw", &|proxy| raw(runtime, &server, proxy, &sql))?;
+        }
+        if wanted("migrate") {
+            measure("migrate", &|proxy| ours(runtime, &server, proxy, n))?;
+        }
         for tool in ["refinery", "sqlx", "diesel"] {
+            if !wanted(tool) {
+                continue;
+            }
             let what = ["postgres", tool, &socket_dir, &port, &server.user];
             let outcome = crate::run_peer(peers, &what, n, applies, boots)?;
             report(n, tool, &outcome);

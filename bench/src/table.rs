@@ -126,6 +126,9 @@ pub fn render(results: &Results, sizes: &[usize]) -> String {
                             Some(t) if t.fract() == 0.0 => {
                                 let _ = write!(out, " {t:.0} |");
                             }
+                            Some(t) if t < 0.1 => {
+                                let _ = write!(out, " {t:.3} |");
+                            }
                             Some(t) => {
                                 let _ = write!(out, " {t:.2} |");
                             }
