@@ -108,11 +108,17 @@ pub fn median(samples: &[Duration]) -> Duration {
 /// tool that silently did nothing cannot look fast.
 pub struct Protocol<T, C> {
     pub fresh: Box<dyn FnMut() -> Result<T>>,
-    pub connect: Box<dyn FnMut(&T) -> Result<C>>,
-    pub call: Box<dyn FnMut(&mut C) -> Result<()>>,
-    pub verify: Box<dyn FnMut(&T) -> Result<()>>,
+    pub connect: OnTarget<T, C>,
+    pub call: OnConnection<C>,
+    pub verify: OnTarget<T, ()>,
     pub cleanup: Box<dyn FnMut(T) -> Result<()>>,
 }
+
+/// A step of the protocol on a database.
+pub type OnTarget<T, Out> = Box<dyn FnMut(&T) -> Result<Out>>;
+
+/// The timed call, on a connection.
+pub type OnConnection<C> = Box<dyn FnMut(&mut C) -> Result<()>>;
 
 impl<T, C> Protocol<T, C> {
     pub fn measure(&mut self, applies: usize, boots: usize) -> Result<Outcome> {
