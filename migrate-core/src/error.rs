@@ -81,7 +81,7 @@ pub enum Error {
     /// A `no-transaction` migration started and did not finish, so part of it
     /// may have been applied. It is never re-run blindly.
     #[error(
-        "migration {version} ({file}) runs outside a transaction and did not finish: {statements_done} of its statements completed; complete or undo the rest by hand, then delete its row (version {version}) from the table {table} to let it run again"
+        "migration {version} ({file}) runs outside a transaction and did not finish: {statements_done} of its statements completed; complete or undo the rest by hand, then record which with `migrate resolve {version} --as completed` or `--as rolled-back` (`Runner::resolve`; the history table is {table})"
     )]
     Incomplete {
         /// The migration's version.

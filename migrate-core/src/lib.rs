@@ -146,7 +146,7 @@ pub mod __private {
 }
 
 // Compiles and runs the Rust examples of the README.
-#[cfg(all(doctest, feature = "sqlite"))]
+#[cfg(all(doctest, feature = "sqlite", feature = "postgres"))]
 #[allow(clippy::needless_doctest_main)]
 #[doc = include_str!("../../README.md")]
 struct ReadmeDoctests;

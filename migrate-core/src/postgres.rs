@@ -109,8 +109,9 @@ impl Runner<'_> {
     /// that finds such a row stops with [`Error::Incomplete`], which says how
     /// many statements completed, and applies nothing until a person has
     /// finished or undone the rest by hand (dropping an invalid index, say)
-    /// and deleted the row; the next run then runs the migration from its
-    /// first statement. [`status_async`](Runner::status_async) shows it as
+    /// and said which with [`resolve_async`](Runner::resolve_async) (or
+    /// `migrate resolve`): completed, or rolled back, in which case the next
+    /// run runs the migration again from its first statement. [`status_async`](Runner::status_async) shows it as
     /// [`State::Incomplete`](crate::State::Incomplete).
     ///
     /// # The history table

@@ -336,13 +336,14 @@ async fn a_no_transaction_migration_that_fails_half_way_is_reported_not_rerun() 
             ..
         } => {
             assert_eq!((*version, *statements_done), (2, 1));
-            // Resolved to its schema, to say exactly where to delete the row.
+            // Resolved to its schema, to say exactly which table holds the row.
             assert_eq!(table, "public._migrations");
         }
         other => panic!("expected incomplete, got {other:?}"),
     }
     assert!(
-        next.to_string().contains("delete its row (version 2)"),
+        next.to_string()
+            .contains("migrate resolve 2 --as completed"),
         "{next}"
     );
     let status = NO_TX_FAILS.status_async(&client).await?;
@@ -352,10 +353,12 @@ async fn a_no_transaction_migration_that_fails_half_way_is_reported_not_rerun() 
     );
     assert_eq!(advisory_locks(&client).await?, 0);
 
-    // The documented way out: undo by hand, delete the row, run again. The
-    // file is still broken, so it fails at the same statement again.
-    client
-        .batch_execute("DROP INDEX events_kind; DELETE FROM _migrations WHERE version = 2")
+    // The documented way out: undo by hand, resolve as rolled back, run
+    // again. The file is still broken, so it fails at the same statement.
+    client.batch_execute("DROP INDEX events_kind").await?;
+    NO_TX_FAILS
+        .runner()
+        .resolve_async(&mut client, 2, Resolution::RolledBack)
         .await?;
     let rerun = NO_TX_FAILS.run_async(&mut client).await.unwrap_err();
     assert!(matches!(

@@ -277,7 +277,8 @@ fn a_no_transaction_migration_that_stops_half_way_is_never_rerun_blindly() -> Te
         "{next}"
     );
     assert!(
-        next.to_string().contains("delete its row (version 2)"),
+        next.to_string()
+            .contains("migrate resolve 2 --as completed"),
         "{next}"
     );
     assert!(!table_exists(&conn, "second_half"), "nothing was re-run");
