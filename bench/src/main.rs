@@ -35,6 +35,8 @@ struct Options {
     postgres: bool,
     rebuild: bool,
     rebuild_tools: Vec<String>,
+    /// Only the PostgreSQL start-up query diagnostic.
+    pg_boot_queries: bool,
     /// Restricts the runtime measures to these tools (for profiling).
     tools: Option<Vec<String>>,
     applies: usize,
@@ -49,6 +51,7 @@ fn options() -> Result<Options> {
         rebuild: true,
         rebuild_tools: rebuild::TOOLS.map(String::from).to_vec(),
         tools: None,
+        pg_boot_queries: false,
         applies: APPLIES,
         boots: BOOTS,
     };
@@ -58,6 +61,7 @@ fn options() -> Result<Options> {
             "--no-sqlite" => options.sqlite = false,
             "--no-postgres" => options.postgres = false,
             "--no-rebuild" => options.rebuild = false,
+            "--pg-boot-queries" => options.pg_boot_queries = true,
             "--sizes" => {
                 let list = args.next().ok_or("--sizes needs a list, as in 100,1000")?;
                 options.sizes = list.split(',').map(str::parse).collect::<Result<_, _>>()?;
@@ -81,7 +85,7 @@ fn options() -> Result<Options> {
             "--boots" => options.boots = args.next().ok_or("--boots N")?.parse()?,
             other => {
                 return Err(format!(
-                    "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --rebuild-tools LIST, --tools LIST, --sizes 100,1000, --applies N, --boots N"
+                    "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --rebuild-tools LIST, --tools LIST, --pg-boot-queries, --sizes 100,1000, --applies N, --boots N"
                 )
                 .into());
             }
@@ -105,6 +109,12 @@ fn common_sizes() -> Vec<usize> {
 
 fn main() -> Result<()> {
     let options = options()?;
+    if options.pg_boot_queries {
+        for &n in &options.sizes {
+            println!("{}", postgres::boot_queries(n, options.boots)?);
+        }
+        return Ok(());
+    }
     let bench_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target_dir = target_dir()?;
     let peers = build_peers(bench_dir, &target_dir)?;

@@ -176,3 +176,77 @@ fn ours(
         Ok(())
     })
 }
+
+/// Diagnostic for the PostgreSQL boot (`--pg-boot-queries`): after migrate
+/// applied `n` migrations, what candidate start-up queries cost on a new
+/// session, each timed alone (one round trip, rows received as text), to
+/// compare migrate's current history read with one-row designs.
+pub fn boot_queries(n: usize, boots: usize) -> Result<String> {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
+    let first = runtime.block_on(migrate_testkit::TestDb::create())?;
+    let server = server_of(first.config())?;
+    runtime.block_on(async {
+        let database = server.create_database("diag").await?;
+        let config = server.config(&database);
+        let mut client = server.connect(&config).await?;
+        crate::migrations(n).run_async(&mut client).await?;
+        // A one-row summary, as a design that keeps one in step with the history would.
+        client
+            .batch_execute(
+                "CREATE TABLE _migrations_state (fingerprint text NOT NULL);
+                 INSERT INTO _migrations_state
+                 SELECT md5(string_agg(version::text || ':' || checksum, ',' ORDER BY version)) FROM \"_migrations\";",
+            )
+            .await?;
+        let queries = [
+            (
+                "migrate's history read (today)",
+                "SELECT version, description, checksum, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), finished, statements_done FROM \"_migrations\" ORDER BY version",
+            ),
+            (
+                "the same without `applied_at`",
+                "SELECT version, description, checksum, finished, statements_done FROM \"_migrations\" ORDER BY version",
+            ),
+            (
+                "`version, checksum, finished` only",
+                "SELECT version, checksum, finished FROM \"_migrations\" ORDER BY version",
+            ),
+            (
+                "one aggregate row over the history",
+                "SELECT count(*), bool_and(finished), md5(string_agg(version::text || ':' || checksum, ',' ORDER BY version)) FROM \"_migrations\"",
+            ),
+            (
+                "one row of a summary table",
+                "SELECT fingerprint FROM _migrations_state",
+            ),
+            ("`SELECT 1` (a session's first query)", "SELECT 1"),
+        ];
+        let mut out = format!(
+            "PostgreSQL start-up queries with {n} migrations applied, median of {boots} new sessions:\n\n\
+             | query | time | rows |\n|---|---:|---:|\n"
+        );
+        for (label, sql) in queries {
+            let mut times = Vec::new();
+            let mut rows = 0;
+            for _ in 0..boots {
+                let session = server.connect(&config).await?;
+                let started = std::time::Instant::now();
+                let messages = session.simple_query(sql).await?;
+                times.push(started.elapsed());
+                rows = messages
+                    .iter()
+                    .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
+                    .count();
+            }
+            out.push_str(&format!(
+                "| {label} | {} | {rows} |\n",
+                crate::table::duration(crate::common::median(&times))
+            ));
+        }
+        drop(client);
+        server.drop_database(&database).await?;
+        Ok(out)
+    })
+}
