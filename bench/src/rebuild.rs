@@ -203,6 +203,9 @@ fn fixture(bench_dir: &Path, tool: &str, dir: &Path) -> Result<PathBuf> {
     if !dir.join("Cargo.lock").exists() {
         fs::copy(bench_dir.join(lock), dir.join("Cargo.lock"))?;
     }
+    if tool == "migrate" {
+        lock_below_edited(&dir.join("migrations"))?;
+    }
     let edited = match tool {
         "diesel" => format!("{EDITED:04}_create_t{EDITED}/up.sql"),
         "rusqlite_migration" => format!("{EDITED:04}-create_t{EDITED}/up.sql"),
@@ -210,6 +213,25 @@ fn fixture(bench_dir: &Path, tool: &str, dir: &Path) -> Result<PathBuf> {
         _ => format!("{EDITED:04}_create_t{EDITED}.sql"),
     };
     Ok(dir.join("migrations").join(edited))
+}
+
+/// Locks migrations 1 to `EDITED - 1` in `migrate.lock`, as a project that
+/// released them would, so that the rebuild also verifies the lock: every
+/// locked checksum against its file. The edited migration, above the lock,
+/// is unreleased work that may change.
+fn lock_below_edited(folder: &Path) -> Result<()> {
+    let migrations =
+        migrate_format::folder::load(folder, "migrations", migrate_format::Flavor::Generic)
+            .map_err(|problems| format!("{} problems in the fixture's folder", problems.len()))?;
+    let released: Vec<_> = migrations
+        .into_iter()
+        .filter(|m| m.version < EDITED as i64)
+        .collect();
+    let lock = migrate_format::lock::Lock::of(&released);
+    write_if_changed(
+        &folder.join(migrate_format::lock::FILE_NAME),
+        &lock.render(),
+    )
 }
 
 /// Copies a folder, rewriting only files whose content differs, so that an
