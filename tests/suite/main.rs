@@ -2,6 +2,8 @@
 
 // Compile errors of `embed_migrations!`: one mistake per case in tests/ui.
 mod ui;
+// The engine checks of `dialect = "sqlite"` and `"postgres"`: one mistake per case in tests/ui-sql.
+mod ui_sql;
 // Several processes migrating one SQLite file, and a process killed mid-migration.
 mod processes;
 // The `migrate` subcommand of a service's own binary, over its embedded migrations.
