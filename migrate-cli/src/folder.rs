@@ -9,10 +9,32 @@ use migrate_format::lock::{self, Lock};
 use migrate_format::name::{self, Entry};
 use migrate_format::{Flavor, Problem, SourceMigration, folder};
 
+/// The engine `migrate check --dialect` checks the SQL with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub(crate) enum Dialect {
+    /// A dry run on an in-memory SQLite.
+    Sqlite,
+    /// A parse with a PostgreSQL grammar.
+    Postgres,
+}
+
 /// `migrate check`: the macro's checks, without compiling.
-pub(crate) fn check(dir: &Path) -> Result<Outcome, Failure> {
-    let migrations = load(dir)?;
+pub(crate) fn check(dir: &Path, dialect: Option<Dialect>) -> Result<Outcome, Failure> {
+    let flavor = match dialect {
+        None => Flavor::Generic,
+        Some(Dialect::Sqlite) => Flavor::Sqlite,
+        Some(Dialect::Postgres) => Flavor::Postgres,
+    };
+    let migrations = folder::load(dir, &display(dir), flavor).map_err(invalid)?;
     lock::check_folder(dir, &display(dir), &migrations).map_err(invalid)?;
+    let problems = match dialect {
+        None => Vec::new(),
+        Some(Dialect::Sqlite) => check_sqlite(&migrations)?,
+        Some(Dialect::Postgres) => check_postgres(&migrations)?,
+    };
+    if !problems.is_empty() {
+        return Err(invalid(problems));
+    }
     Ok(Outcome::Done(format!(
         "{}: {} migrations, all valid",
         display(dir),
@@ -71,6 +93,30 @@ pub(crate) fn new(dir: &Path, description: &str, down: bool) -> Result<Outcome, 
         ));
     }
     Ok(Outcome::Done(message))
+}
+
+#[cfg(feature = "sqlite")]
+fn check_sqlite(migrations: &[SourceMigration]) -> Result<Vec<Problem>, Failure> {
+    Ok(migrate_check::check_sqlite(migrations))
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn check_sqlite(_: &[SourceMigration]) -> Result<Vec<Problem>, Failure> {
+    Err(Failure::usage(
+        "this build of migrate-cli has no SQLite support (feature `sqlite`)",
+    ))
+}
+
+#[cfg(feature = "postgres")]
+fn check_postgres(migrations: &[SourceMigration]) -> Result<Vec<Problem>, Failure> {
+    Ok(migrate_check::check_postgres(migrations))
+}
+
+#[cfg(not(feature = "postgres"))]
+fn check_postgres(_: &[SourceMigration]) -> Result<Vec<Problem>, Failure> {
+    Err(Failure::usage(
+        "this build of migrate-cli has no PostgreSQL support (feature `postgres`)",
+    ))
 }
 
 fn load(dir: &Path) -> Result<Vec<SourceMigration>, Failure> {

@@ -38,7 +38,12 @@ enum Command {
     /// Write `migrate.lock`: the checksums of every migration in the folder.
     Lock,
     /// Check the folder as `embed_migrations!` does, without compiling.
-    Check,
+    Check {
+        /// Also check the SQL with an engine: a SQLite dry run, or the
+        /// PostgreSQL grammar, as `embed_migrations!(…, dialect = …)` does.
+        #[arg(long, value_enum)]
+        dialect: Option<folder::Dialect>,
+    },
 }
 
 fn main() -> ExitCode {
@@ -49,7 +54,7 @@ fn main() -> ExitCode {
             .and_then(|migrations| migrate_cli::execute(&migrations, &cli.database, command)),
         Command::New { description, down } => folder::new(&cli.dir, description, *down),
         Command::Lock => folder::lock(&cli.dir),
-        Command::Check => folder::check(&cli.dir),
+        Command::Check { dialect } => folder::check(&cli.dir, *dialect),
     };
     migrate_cli::finish(result, json)
 }

@@ -23,6 +23,27 @@ pub fn check_lock_and_new(database: &Database) {
         check.stdout
     );
 
+    // The SQLite dry run stops at the fixture's failing migration 3, as a
+    // run would; the PostgreSQL grammar finds the syntax error of the new one.
+    let (engine, expected) = if url.starts_with("sqlite") {
+        (
+            "sqlite",
+            "migrations/0003_audit.up.sql:3:13: no such table: missing_table",
+        )
+    } else {
+        ("postgres", "migrations/0009_typo.sql:1:")
+    };
+    fs::write(
+        workspace.migrations().join("0009_typo.sql"),
+        "CREATE TABLE broken (id INTEGER,);\n",
+    )
+    .expect("typo");
+    let typo = workspace
+        .migrate(&url, &["check", "--dialect", engine])
+        .expect(3);
+    assert!(typo.stderr.contains(expected), "{}", typo.stderr);
+    fs::remove_file(workspace.migrations().join("0009_typo.sql")).expect("remove");
+
     workspace.migrate(&url, &["lock"]).expect(0);
     let lock = fs::read_to_string(workspace.migrations().join("migrate.lock")).expect("lock file");
     assert_eq!(
