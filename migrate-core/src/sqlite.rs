@@ -473,17 +473,7 @@ fn script_failed(
 }
 
 fn create_table(table: &TableName) -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS {table} (
-            version INTEGER PRIMARY KEY,
-            description TEXT NOT NULL,
-            checksum TEXT NOT NULL,
-            applied_at TEXT NOT NULL,
-            execution_ms INTEGER NOT NULL,
-            finished INTEGER NOT NULL,
-            statements_done INTEGER
-        )"
-    )
+    migrate_format::history::sqlite_create_table(&table.to_string())
 }
 
 fn insert_row(

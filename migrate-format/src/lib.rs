@@ -23,6 +23,7 @@
 pub mod checksum;
 pub mod directive;
 pub mod folder;
+pub mod history;
 pub mod lexer;
 pub mod lock;
 pub mod name;

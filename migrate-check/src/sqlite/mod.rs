@@ -388,17 +388,7 @@ fn ignoring_errors(db: &Db, file: &SourceFile) {
 
 /// The runtime's history table, column for column.
 fn create_history_table() -> String {
-    format!(
-        "CREATE TABLE IF NOT EXISTS {HISTORY_TABLE} (
-            version INTEGER PRIMARY KEY,
-            description TEXT NOT NULL,
-            checksum TEXT NOT NULL,
-            applied_at TEXT NOT NULL,
-            execution_ms INTEGER NOT NULL,
-            finished INTEGER NOT NULL,
-            statements_done INTEGER
-        )"
-    )
+    migrate_format::history::sqlite_create_table(HISTORY_TABLE)
 }
 
 /// Places a problem with a view at its `CREATE VIEW`: SQLite keeps the
