@@ -178,9 +178,9 @@ fn ours(
 }
 
 /// Diagnostic for the PostgreSQL boot (`--pg-boot-queries`): after migrate
-/// applied `n` migrations, what candidate start-up queries cost on a new
-/// session, each timed alone (one round trip, rows received as text), to
-/// compare migrate's current history read with one-row designs.
+/// applied `n` migrations, what its start-up query and the alternatives cost
+/// on a new session, each timed alone (one round trip, rows received as
+/// text).
 pub fn boot_queries(n: usize, boots: usize) -> Result<String> {
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
@@ -191,35 +191,45 @@ pub fn boot_queries(n: usize, boots: usize) -> Result<String> {
         let database = server.create_database("diag").await?;
         let config = server.config(&database);
         let mut client = server.connect(&config).await?;
-        crate::migrations(n).run_async(&mut client).await?;
-        // A one-row summary, as a design that keeps one in step with the history would.
+        let migrations = crate::migrations(n);
+        migrations.run_async(&mut client).await?;
         client
             .batch_execute(
-                "CREATE TABLE _migrations_state (fingerprint text NOT NULL);
-                 INSERT INTO _migrations_state
-                 SELECT md5(string_agg(version::text || ':' || checksum, ',' ORDER BY version)) FROM \"_migrations\";",
+                "CREATE TABLE raw_state (version bigint NOT NULL); INSERT INTO raw_state VALUES (1);",
             )
             .await?;
         let queries = [
             (
-                "migrate's history read (today)",
+                "migrate's start-up read, up to date: the fingerprint, the oid it was written for, the history's oid now",
+                "SELECT fingerprint, history, '\"_migrations\"'::regclass::oid FROM \"_migrations_state\"",
+            ),
+            (
+                "the fingerprint alone",
+                "SELECT fingerprint FROM \"_migrations_state\"",
+            ),
+            (
+                "the fingerprint, the oids compared by the server",
+                "SELECT fingerprint FROM \"_migrations_state\" WHERE history = '\"_migrations\"'::regclass::oid",
+            ),
+            (
+                "the fingerprint, and the history table opened",
+                "SELECT fingerprint FROM \"_migrations_state\" WHERE EXISTS (SELECT FROM \"_migrations\" WHERE false)",
+            ),
+            (
+                "the raw limit's read, `SELECT version FROM raw_state`",
+                "SELECT version FROM raw_state",
+            ),
+            (
+                "the whole history, as `status` reads it",
                 "SELECT version, description, checksum, to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), finished, statements_done FROM \"_migrations\" ORDER BY version",
             ),
             (
-                "the same without `applied_at`",
-                "SELECT version, description, checksum, finished, statements_done FROM \"_migrations\" ORDER BY version",
-            ),
-            (
-                "`version, checksum, finished` only",
-                "SELECT version, checksum, finished FROM \"_migrations\" ORDER BY version",
+                "the history without `applied_at`, as a stale fingerprint makes the start-up read it",
+                "SELECT version, description, checksum, finished, statements_done FROM \"_migrations\"",
             ),
             (
                 "one aggregate row over the history",
                 "SELECT count(*), bool_and(finished), md5(string_agg(version::text || ':' || checksum, ',' ORDER BY version)) FROM \"_migrations\"",
-            ),
-            (
-                "one row of a summary table",
-                "SELECT fingerprint FROM _migrations_state",
             ),
             ("`SELECT 1` (a session's first query)", "SELECT 1"),
         ];
@@ -227,22 +237,26 @@ pub fn boot_queries(n: usize, boots: usize) -> Result<String> {
             "PostgreSQL start-up queries with {n} migrations applied, median of {boots} new sessions:\n\n\
              | query | time | rows |\n|---|---:|---:|\n"
         );
-        for (label, sql) in queries {
-            let mut times = Vec::new();
-            let mut rows = 0;
-            for _ in 0..boots {
+        // Interleaved, so that a noisy neighbour slows every query alike.
+        let mut times = vec![Vec::new(); queries.len()];
+        let mut rows = vec![0; queries.len()];
+        for _ in 0..boots {
+            for (index, (_, sql)) in queries.iter().enumerate() {
                 let session = server.connect(&config).await?;
                 let started = std::time::Instant::now();
                 let messages = session.simple_query(sql).await?;
-                times.push(started.elapsed());
-                rows = messages
+                times[index].push(started.elapsed());
+                rows[index] = messages
                     .iter()
                     .filter(|m| matches!(m, tokio_postgres::SimpleQueryMessage::Row(_)))
                     .count();
             }
+        }
+        for (index, (label, _)) in queries.iter().enumerate() {
             out.push_str(&format!(
-                "| {label} | {} | {rows} |\n",
-                crate::table::duration(crate::common::median(&times))
+                "| {label} | {} | {} |\n",
+                crate::table::duration(crate::common::median(&times[index])),
+                rows[index]
             ));
         }
         drop(client);

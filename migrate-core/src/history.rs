@@ -1,6 +1,9 @@
 //! The history table: its name and its rows.
 
+use std::collections::BTreeMap;
 use std::fmt;
+
+use migrate_format::checksum::{self, Checksum};
 
 use crate::{Error, Result};
 
@@ -68,6 +71,21 @@ impl TableName {
             .rsplit_once('.')
             .map_or(&self.plain, |(_, table)| table)
     }
+
+    /// A name for a companion object in the same schema: the table's name
+    /// followed by `suffix`, or `None` when that would pass PostgreSQL's
+    /// 63-byte limit and be truncated.
+    #[allow(dead_code)] // Used by the PostgreSQL backend.
+    pub(crate) fn with_suffix(&self, suffix: &str) -> Option<TableName> {
+        if self.table().len() + suffix.len() > 63 {
+            return None;
+        }
+        let quoted = self.quoted.strip_suffix('"')?;
+        Some(TableName {
+            plain: format!("{}{suffix}", self.plain),
+            quoted: format!("{quoted}{suffix}\""),
+        })
+    }
 }
 
 impl fmt::Display for TableName {
@@ -109,6 +127,57 @@ pub(crate) struct HistoryRow {
     pub(crate) statements_done: Option<i64>,
 }
 
+/// What a history holds, as far as its fingerprint goes: each version's
+/// checksum, or `None` for a migration that is unfinished or whose recorded
+/// checksum is not one. It is read from the history and kept in step with
+/// the changes a transaction makes, so that the fingerprint can be written
+/// at the end of that transaction without reading the history again.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Ledger(BTreeMap<i64, Option<Checksum>>);
+
+#[allow(dead_code)] // Some of it is used by the PostgreSQL backend only.
+impl Ledger {
+    pub(crate) fn of(history: &[HistoryRow]) -> Ledger {
+        Ledger(
+            history
+                .iter()
+                .map(|row| {
+                    let sum = checksum::from_hex(&row.checksum).filter(|_| row.finished);
+                    (row.version, sum)
+                })
+                .collect(),
+        )
+    }
+
+    /// Records a migration as applied and finished with `checksum`.
+    pub(crate) fn finished(&mut self, version: i64, checksum: &Checksum) {
+        self.0.insert(version, Some(*checksum));
+    }
+
+    /// Records a migration as started and not finished.
+    pub(crate) fn unfinished(&mut self, version: i64) {
+        self.0.insert(version, None);
+    }
+
+    pub(crate) fn remove(&mut self, version: i64) {
+        self.0.remove(&version);
+    }
+
+    /// The history's fingerprint: the set checksum of its versions and
+    /// checksums, computed as [`Migrations::checksum`](crate::Migrations::checksum)
+    /// is for the binary's migrations, so the two are equal exactly when the
+    /// history holds the binary's migrations, all finished. `None` while a
+    /// migration is unfinished or a checksum unreadable: no start-up may then
+    /// skip reading the history.
+    pub(crate) fn fingerprint(&self) -> Option<Checksum> {
+        let mut entries = Vec::with_capacity(self.0.len());
+        for (version, sum) in &self.0 {
+            entries.push((*version, sum.as_ref()?));
+        }
+        Some(checksum::set_checksum(entries))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -134,5 +203,70 @@ mod tests {
         ] {
             assert!(TableName::parse(bad).is_err(), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn companion_names_stay_in_the_schema_and_within_the_limit() {
+        let qualified = TableName::parse("app.history").unwrap();
+        let state = qualified.with_suffix("_state").unwrap();
+        assert_eq!(state.to_string(), "\"app\".\"history_state\"");
+        assert_eq!(state.plain(), "app.history_state");
+        let resolved = TableName::parse("_migrations")
+            .unwrap()
+            .in_schema("my \"schema\"");
+        assert_eq!(
+            resolved.with_suffix("_state").unwrap().to_string(),
+            "\"my \"\"schema\"\"\".\"_migrations_state\""
+        );
+        let long = TableName::parse(&"x".repeat(58)).unwrap();
+        assert!(long.with_suffix("_state").is_none());
+        assert!(long.with_suffix("_stat").is_some());
+    }
+
+    fn row(version: i64, sum: &Checksum, finished: bool) -> HistoryRow {
+        HistoryRow {
+            version,
+            description: String::new(),
+            checksum: checksum::to_hex(sum),
+            applied_at: String::new(),
+            finished,
+            statements_done: None,
+        }
+    }
+
+    #[test]
+    fn the_ledger_fingerprint_is_the_set_checksum_of_what_the_history_holds() {
+        let (a, b) = (
+            checksum::checksum("SELECT 1;"),
+            checksum::checksum("SELECT 2;"),
+        );
+        let both = checksum::set_checksum([(1, &a), (2, &b)]);
+        let mut ledger = Ledger::of(&[row(1, &a, true)]);
+        assert_eq!(
+            ledger.fingerprint(),
+            Some(checksum::set_checksum([(1, &a)]))
+        );
+        ledger.unfinished(2);
+        assert_eq!(ledger.fingerprint(), None, "an unfinished migration");
+        ledger.finished(2, &b);
+        assert_eq!(ledger.fingerprint(), Some(both));
+        assert_eq!(
+            Ledger::of(&[row(2, &b, true), row(1, &a, true)]).fingerprint(),
+            Some(both),
+            "rows in any order"
+        );
+        ledger.remove(2);
+        assert_eq!(
+            ledger.fingerprint(),
+            Some(checksum::set_checksum([(1, &a)]))
+        );
+        assert_eq!(Ledger::of(&[row(1, &a, false)]).fingerprint(), None);
+        let mut garbled = row(1, &a, true);
+        garbled.checksum = "edited by hand".into();
+        assert_eq!(Ledger::of(&[garbled]).fingerprint(), None);
+        assert_eq!(
+            Ledger::default().fingerprint(),
+            Some(checksum::set_checksum([]))
+        );
     }
 }

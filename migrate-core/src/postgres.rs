@@ -23,14 +23,16 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 
 use crate::error::LockHolder;
-use crate::history::{HistoryRow, TableName};
+use crate::history::{HistoryRow, Ledger, TableName};
 use crate::plan::plan;
 use crate::report::{Applied, Report, Status};
 use crate::{Error, Migration, Migrations, Result, Runner, TransactionMode};
+use state::{Companion, Snapshot};
+
+mod lifecycle;
+mod state;
 
 /// The first pause between two attempts to take the lock.
-mod lifecycle;
-
 const FIRST_RETRY: Duration = Duration::from_millis(10);
 /// The longest pause between two attempts, so a freed lock is noticed quickly.
 const LONGEST_RETRY: Duration = Duration::from_millis(250);
@@ -148,22 +150,54 @@ impl Runner<'_> {
     pub async fn run_async(&self, client: &mut Client) -> Result<Report> {
         let started = Instant::now();
         let table = TableName::parse(&self.table)?;
-        let history = read_history(client, &table).await?.unwrap_or_default();
-        match plan(self, &table, &history) {
-            Ok(pending) if pending.is_empty() => {
-                return Ok(Report::new(Vec::new(), started.elapsed()));
-            }
-            Ok(pending) => check_transactions(&pending)?,
-            // Another runner may be running that migration: decide under the lock.
-            Err(Error::Incomplete { .. }) => {}
-            Err(error) => return Err(error),
+        let companion = Companion::of(&table)?;
+        let stored = state::read_stored(client, &table, &companion).await?;
+        let set = self.migrations.checksum();
+        if stored
+            .as_ref()
+            .is_some_and(|stored| stored.holds(Some(set)))
+        {
+            return Ok(Report::new(Vec::new(), started.elapsed()));
         }
+        let history = state::read_history(client, &table).await?;
+        let current = match (&stored, &history) {
+            (Some(stored), Some(history)) => {
+                stored.holds(Ledger::of(history).fingerprint().as_ref())
+            }
+            _ => false,
+        };
+        if self.nothing_to_do(&table, history.as_deref().unwrap_or_default(), current)? {
+            return Ok(Report::new(Vec::new(), started.elapsed()));
+        }
+        // A new database, or a history table without its companion: the
+        // missing tables are created under the lock.
+        let missing = stored.is_none() || history.is_none();
         let lock = acquire_lock(client, &table, self.lock_timeout).await?;
-        let result = apply_locked(self, client, &table, &lock.table).await;
+        let result = apply_locked(self, client, &table, &lock.table, missing).await;
         let released = release_lock(client, &lock, result.is_err()).await;
         let applied = result?;
         released?;
         Ok(Report::new(applied, started.elapsed()))
+    }
+
+    /// The checks made before taking the lock, on the history read without it:
+    /// errors that need no lock to be certain, and whether the run is
+    /// already complete (nothing pending, fingerprint `current`). A stale
+    /// fingerprint, after an edit by hand say, is brought up to date under
+    /// the lock.
+    fn nothing_to_do(
+        &self,
+        table: &TableName,
+        history: &[HistoryRow],
+        current: bool,
+    ) -> Result<bool> {
+        match plan(self, table, history) {
+            Ok(pending) if pending.is_empty() => Ok(current),
+            Ok(pending) => check_transactions(&pending).map(|()| false),
+            // Another runner may be running that migration: decide under the lock.
+            Err(Error::Incomplete { .. }) => Ok(false),
+            Err(error) => Err(error),
+        }
     }
 
     /// Reports the state of every migration in a PostgreSQL database:
@@ -347,28 +381,63 @@ async fn release_lock(client: &Client, lock: &Lock, failed: bool) -> Result<()> 
         .map_err(|e| Error::database("releasing the migration lock", e))
 }
 
+/// Reads the fingerprint and the history under the lock, creating the
+/// history table (when `create` is set) and its companion when missing.
+/// `None` when the history table does not exist and was not to be created.
+///
+/// `missing` says that a read made before the lock found a table missing,
+/// which saves trying to read again before creating it.
+async fn read_locked(
+    client: &Client,
+    given: &TableName,
+    table: &TableName,
+    create: bool,
+    missing: bool,
+) -> Result<Option<(Companion, Snapshot)>> {
+    let companion = Companion::of(table)?;
+    let snapshot = match missing {
+        false => state::read(client, table, &companion).await?,
+        true => None,
+    };
+    let snapshot = match snapshot {
+        Some(snapshot) => Some(snapshot),
+        None => state::create_and_read(client, given, table, &companion, create).await?,
+    };
+    Ok(snapshot.map(|snapshot| (companion, snapshot)))
+}
+
 /// Everything done under the lock: read the history again, check it, apply.
 async fn apply_locked(
     runner: &Runner<'_>,
     client: &Client,
     given: &TableName,
     table: &TableName,
+    missing: bool,
 ) -> Result<Vec<Applied>> {
-    let history = match read_history(client, table).await? {
-        Some(history) => history,
-        None => {
-            create_history_table(client, given, table).await?;
-            Vec::new()
-        }
+    let Some((companion, snapshot)) = read_locked(client, given, table, true, missing).await?
+    else {
+        return Err(Error::database(
+            format!("creating the history table {}", table.plain()),
+            "the table is still missing after it was created",
+        ));
     };
-    let pending = plan(runner, table, &history)?;
+    let pending = plan(runner, table, &snapshot.history)?;
     check_transactions(&pending)?;
+    let mut ledger = Ledger::of(&snapshot.history);
+    if pending.is_empty() && !snapshot.is_current() {
+        let sql = state::write_sql(table, &companion, &ledger);
+        client
+            .batch_execute(&sql)
+            .await
+            .map_err(|e| Error::database("writing the history's fingerprint", e))?;
+    }
     let mut applied = Vec::with_capacity(pending.len());
     let mut rest = pending.as_slice();
     while let Some(&first) = rest.first() {
         if first.no_transaction() {
             runner.notify_started(first);
-            let done = run_outside_transaction(client, table, first).await?;
+            let done =
+                run_outside_transaction(client, table, &companion, &mut ledger, first).await?;
             runner.notify_finished(&done);
             applied.push(done);
             rest = &rest[1..];
@@ -378,10 +447,14 @@ async fn apply_locked(
             TransactionMode::Single => rest.iter().take_while(|m| !m.no_transaction()).count(),
             TransactionMode::PerMigration => 1,
         };
+        for migration in &rest[..batch] {
+            ledger.finished(migration.version(), migration.checksum());
+        }
+        let finish = state::write_sql(table, &companion, &ledger);
         // One message applies the batch, so its progress is told when it returns.
         for (migration, done) in rest
             .iter()
-            .zip(apply_in_transaction(client, table, &rest[..batch]).await?)
+            .zip(apply_in_transaction(client, table, &rest[..batch], &finish).await?)
         {
             runner.notify_started(migration);
             runner.notify_finished(&done);
@@ -392,41 +465,15 @@ async fn apply_locked(
     Ok(applied)
 }
 
-/// Creates the history table, and its schema when the name given was
-/// qualified. Only called under the lock, and only when the table is
-/// missing, so that a role without `CREATE` rights can run migrations once
-/// the table exists.
-async fn create_history_table(client: &Client, given: &TableName, table: &TableName) -> Result<()> {
-    let mut sql = String::new();
-    if let Some(schema) = given.schema() {
-        let _ = write!(sql, "CREATE SCHEMA IF NOT EXISTS \"{schema}\"; ");
-    }
-    let _ = write!(
-        sql,
-        "CREATE TABLE IF NOT EXISTS {table} (
-            version BIGINT PRIMARY KEY,
-            description TEXT NOT NULL,
-            checksum TEXT NOT NULL,
-            applied_at TIMESTAMPTZ NOT NULL,
-            execution_ms BIGINT NOT NULL,
-            finished BOOLEAN NOT NULL,
-            statements_done BIGINT
-        )"
-    );
-    client
-        .batch_execute(&sql)
-        .await
-        .map_err(|e| Error::database(format!("creating the history table {}", table.plain()), e))
-}
-
 /// Applies transactional migrations in one transaction, sent as one message:
 /// `BEGIN`, then for each migration a timer, its SQL and its history row,
-/// then `COMMIT`. The rows come back as they are inserted, which tells which
+/// then `finish` (which records the history's fingerprint) and `COMMIT`. The rows come back as they are inserted, which tells which
 /// migration failed if one does.
 async fn apply_in_transaction(
     client: &Client,
     table: &TableName,
     migrations: &[&Migration],
+    finish: &str,
 ) -> Result<Vec<Applied>> {
     let mut sql = String::from("BEGIN;\n");
     for migration in migrations {
@@ -438,6 +485,7 @@ async fn apply_in_transaction(
             insert_finished_row(table, migration),
         );
     }
+    sql.push_str(finish);
     sql.push_str("COMMIT;");
     let mut applied = Vec::with_capacity(migrations.len());
     let stream = client
@@ -497,13 +545,19 @@ fn applied_duration(row: &SimpleQueryRow) -> Option<Duration> {
 async fn run_outside_transaction(
     client: &Client,
     table: &TableName,
+    companion: &Companion,
+    ledger: &mut Ledger,
     migration: &Migration,
 ) -> Result<Applied> {
     let record = |action: &str, e| {
         Error::database(format!("{action} of migration {}", migration.version()), e)
     };
+    ledger.unfinished(migration.version());
+    let start = insert_unfinished_row(table, migration)
+        + ";\n"
+        + &state::write_sql(table, companion, ledger);
     client
-        .batch_execute(&insert_unfinished_row(table, migration))
+        .batch_execute(&start)
         .await
         .map_err(|e| record("recording the start", e))?;
     let sql = migration.up().sql();
@@ -527,10 +581,12 @@ async fn run_outside_transaction(
         }
     }
     let duration = started.elapsed();
+    ledger.finished(migration.version(), migration.checksum());
     let finish = format!(
-        "UPDATE {table} SET finished = true, statements_done = NULL, applied_at = clock_timestamp(), execution_ms = {} WHERE version = {}",
+        "UPDATE {table} SET finished = true, statements_done = NULL, applied_at = clock_timestamp(), execution_ms = {} WHERE version = {};\n{}",
         millis(duration),
-        migration.version()
+        migration.version(),
+        state::write_sql(table, companion, ledger),
     );
     client
         .batch_execute(&finish)

@@ -9,11 +9,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use migrate_format::Checksum;
-use migrate_format::checksum;
 use migrate_format::lexer::{self, Flavor};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use crate::history::{HistoryRow, TableName};
+use crate::history::{HistoryRow, Ledger, TableName};
 use crate::lifecycle::{plan_baseline, plan_repair, plan_resolve, plan_rollback};
 use crate::plan::plan;
 use crate::report::{Action, Applied, Report, Status};
@@ -538,15 +537,7 @@ fn fingerprint(set: &Checksum, table: &TableName) -> i32 {
 /// The fingerprint of what the history holds, or `None` while a migration is
 /// unfinished (or a checksum is unreadable), when no start-up may skip it.
 fn history_fingerprint(history: &[HistoryRow], table: &TableName) -> Option<i32> {
-    let mut checksums = Vec::with_capacity(history.len());
-    for row in history {
-        if !row.finished {
-            return None;
-        }
-        checksums.push((row.version, checksum::from_hex(&row.checksum)?));
-    }
-    let set = checksum::set_checksum(checksums.iter().map(|(version, sum)| (*version, sum)));
-    Some(fingerprint(&set, table))
+    Some(fingerprint(&Ledger::of(history).fingerprint()?, table))
 }
 
 fn read_user_version(conn: &Connection) -> Result<i32> {

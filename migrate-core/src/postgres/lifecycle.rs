@@ -6,13 +6,15 @@ use std::pin::pin;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
+use migrate_format::checksum::{self, Checksum};
 use tokio_postgres::{Client, SimpleQueryMessage};
 
+use super::state::{self, Companion};
 use super::{
-    APPLIED_COLUMN, STARTED_SETTING, acquire_lock, applied_duration, create_history_table,
-    quote_literal, read_history, release_lock,
+    APPLIED_COLUMN, STARTED_SETTING, acquire_lock, applied_duration, quote_literal, read_history,
+    read_locked, release_lock,
 };
-use crate::history::{HistoryRow, TableName};
+use crate::history::{HistoryRow, Ledger, TableName};
 use crate::lifecycle::{plan_baseline, plan_repair, plan_resolve, plan_rollback};
 use crate::plan::plan;
 use crate::report::{Action, Applied, Report};
@@ -36,9 +38,9 @@ impl Runner<'_> {
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn rollback_async(&self, client: &mut Client, rollback: Rollback) -> Result<Report> {
         let started = Instant::now();
-        let reverted = locked(self, client, false, async |table, history| {
-            let reverts = plan_rollback(self, table, history, rollback)?;
-            revert(self, client, table, &reverts).await
+        let reverted = locked(self, client, false, async |held| {
+            let reverts = plan_rollback(self, held.table, held.history, rollback)?;
+            revert(self, client, held, &reverts).await
         })
         .await?;
         Ok(Report::of(Action::Rollback, reverted, started.elapsed()))
@@ -49,13 +51,16 @@ impl Runner<'_> {
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn baseline_async(&self, client: &mut Client, version: i64) -> Result<Report> {
         let started = Instant::now();
-        let recorded = locked(self, client, true, async |table, history| {
-            let baseline = plan_baseline(self, table, history, version)?;
+        let recorded = locked(self, client, true, async |held| {
+            let table = held.table;
+            let baseline = plan_baseline(self, table, held.history, version)?;
             if baseline.is_empty() {
                 return Ok(Vec::new());
             }
+            let mut ledger = held.ledger();
             let mut sql = String::from("BEGIN;\n");
             for migration in &baseline {
+                ledger.finished(migration.version(), migration.checksum());
                 let _ = writeln!(
                     sql,
                     "INSERT INTO {table} (version, description, checksum, applied_at, execution_ms, finished, statements_done) \
@@ -65,6 +70,7 @@ impl Runner<'_> {
                     quote_literal(&migration.checksum_hex()),
                 );
             }
+            sql.push_str(&held.record(&ledger));
             sql.push_str("COMMIT;");
             execute(client, &sql, format!("recording the baseline in {}", table.plain())).await?;
             Ok(baseline.iter().map(|m| Applied::new(m, Duration::ZERO)).collect())
@@ -78,13 +84,17 @@ impl Runner<'_> {
     /// The PostgreSQL twin of [`Runner::repair`].
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn repair_async(&self, client: &mut Client, version: i64) -> Result<bool> {
-        locked(self, client, false, async |table, history| {
-            let Some(migration) = plan_repair(self, history, version)? else {
+        locked(self, client, false, async |held| {
+            let Some(migration) = plan_repair(self, held.history, version)? else {
                 return Ok(false);
             };
+            let mut ledger = held.ledger();
+            ledger.finished(version, migration.checksum());
             let sql = format!(
-                "UPDATE {table} SET checksum = {} WHERE version = {version}",
-                quote_literal(&migration.checksum_hex())
+                "UPDATE {} SET checksum = {} WHERE version = {version};\n{}",
+                held.table,
+                quote_literal(&migration.checksum_hex()),
+                held.record(&ledger),
             );
             execute(client, &sql, format!("re-stamping migration {version}")).await?;
             Ok(true)
@@ -101,17 +111,48 @@ impl Runner<'_> {
         version: i64,
         resolution: Resolution,
     ) -> Result<()> {
-        locked(self, client, false, async |table, history| {
-            plan_resolve(history, version)?;
-            let sql = match resolution {
+        locked(self, client, false, async |held| {
+            plan_resolve(held.history, version)?;
+            let table = held.table;
+            let mut ledger = held.ledger();
+            let change = match resolution {
                 Resolution::Completed => {
+                    ledger.finished(version, &recorded_checksum(held.history, version)?);
                     format!("UPDATE {table} SET finished = true, statements_done = NULL WHERE version = {version}")
                 }
-                Resolution::RolledBack => format!("DELETE FROM {table} WHERE version = {version}"),
+                Resolution::RolledBack => {
+                    ledger.remove(version);
+                    format!("DELETE FROM {table} WHERE version = {version}")
+                }
             };
+            let sql = format!("{change};\n{}", held.record(&ledger));
             execute(client, &sql, format!("resolving migration {version}")).await
         })
         .await
+    }
+}
+
+/// The history as read under the migration lock, and where to record its
+/// fingerprint.
+struct Held<'a> {
+    /// The history table, qualified by the schema it resolved to.
+    table: &'a TableName,
+    /// `None` when the history table does not exist.
+    companion: Option<&'a Companion>,
+    history: &'a [HistoryRow],
+}
+
+impl Held<'_> {
+    fn ledger(&self) -> Ledger {
+        Ledger::of(self.history)
+    }
+
+    /// The statement that records `ledger`'s fingerprint at the end of the
+    /// transaction that changed the history.
+    fn record(&self, ledger: &Ledger) -> String {
+        self.companion
+            .map(|companion| state::write_sql(self.table, companion, ledger))
+            .unwrap_or_default()
     }
 }
 
@@ -122,26 +163,36 @@ async fn locked<T>(
     runner: &Runner<'_>,
     client: &Client,
     create: bool,
-    f: impl AsyncFnOnce(&TableName, &[HistoryRow]) -> Result<T>,
+    f: impl AsyncFnOnce(&Held<'_>) -> Result<T>,
 ) -> Result<T> {
     let given = TableName::parse(&runner.table)?;
     let lock = acquire_lock(client, &given, runner.lock_timeout).await?;
     let result = async {
-        let history = match read_history(client, &lock.table).await? {
-            Some(history) => history,
-            None if create => {
-                create_history_table(client, &given, &lock.table).await?;
-                Vec::new()
-            }
-            None => Vec::new(),
+        let read = read_locked(client, &given, &lock.table, create, false).await?;
+        let held = Held {
+            table: &lock.table,
+            companion: read.as_ref().map(|(companion, _)| companion),
+            history: read.as_ref().map_or(&[], |(_, snapshot)| &snapshot.history),
         };
-        f(&lock.table, &history).await
+        f(&held).await
     }
     .await;
     let released = release_lock(client, &lock, result.is_err()).await;
     let value = result?;
     released?;
     Ok(value)
+}
+
+/// The checksum recorded for `version`, which a resolved migration keeps.
+fn recorded_checksum(history: &[HistoryRow], version: i64) -> Result<Checksum> {
+    let row = history.iter().find(|row| row.version == version);
+    row.and_then(|row| checksum::from_hex(&row.checksum))
+        .ok_or_else(|| {
+            Error::database(
+                format!("resolving migration {version}"),
+                "its recorded checksum is not a SHA-256 in hexadecimal",
+            )
+        })
 }
 
 async fn execute(client: &Client, sql: &str, action: String) -> Result<()> {
@@ -154,15 +205,20 @@ async fn execute(client: &Client, sql: &str, action: String) -> Result<()> {
 async fn revert(
     runner: &Runner<'_>,
     client: &Client,
-    table: &TableName,
+    held: &Held<'_>,
     reverts: &[(&Migration, &Script)],
 ) -> Result<Vec<Applied>> {
+    let table = held.table;
+    let mut ledger = held.ledger();
     let mut reverted = Vec::with_capacity(reverts.len());
     let mut rest = reverts;
     while let Some(&(migration, down)) = rest.first() {
         if down.no_transaction() {
             runner.notify_started(migration);
-            let applied = revert_outside_transaction(client, table, migration, down).await?;
+            ledger.remove(migration.version());
+            let finish = held.record(&ledger);
+            let applied =
+                revert_outside_transaction(client, table, migration, down, &finish).await?;
             runner.notify_finished(&applied);
             reverted.push(applied);
             rest = &rest[1..];
@@ -175,7 +231,11 @@ async fn revert(
                 .count(),
             TransactionMode::PerMigration => 1,
         };
-        for applied in revert_in_transaction(client, table, &rest[..batch]).await? {
+        for (migration, _) in &rest[..batch] {
+            ledger.remove(migration.version());
+        }
+        let finish = held.record(&ledger);
+        for applied in revert_in_transaction(client, table, &rest[..batch], &finish).await? {
             runner.notify_started(migration_of(rest, &applied));
             runner.notify_finished(&applied);
             reverted.push(applied);
@@ -200,6 +260,7 @@ async fn revert_in_transaction(
     client: &Client,
     table: &TableName,
     reverts: &[(&Migration, &Script)],
+    finish: &str,
 ) -> Result<Vec<Applied>> {
     let mut sql = String::from("BEGIN;\n");
     for (migration, down) in reverts {
@@ -215,6 +276,7 @@ async fn revert_in_transaction(
             migration.version(),
         );
     }
+    sql.push_str(finish);
     sql.push_str("COMMIT;");
     let failed = |index: usize, error| {
         let (migration, down) = reverts[index.min(reverts.len() - 1)];
@@ -243,6 +305,7 @@ async fn revert_outside_transaction(
     table: &TableName,
     migration: &Migration,
     down: &Script,
+    finish: &str,
 ) -> Result<Applied> {
     let sql = down.sql();
     let started = Instant::now();
@@ -258,7 +321,7 @@ async fn revert_outside_transaction(
     }
     let duration = started.elapsed();
     let delete = format!(
-        "DELETE FROM {table} WHERE version = {}",
+        "DELETE FROM {table} WHERE version = {};\n{finish}",
         migration.version()
     );
     execute(

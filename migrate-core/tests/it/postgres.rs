@@ -161,14 +161,15 @@ async fn a_transactional_migration_costs_one_round_trip() -> TestResult {
     let mut client = proxy.connect().await?;
     HISTORY_A.run_async(&mut client).await?;
     proxy.take();
-    // B adds 0002 alone: read, lock, read again, apply, unlock.
+    // B adds 0002 alone: read the fingerprint, which is A's, then the
+    // history; lock, read again, apply, unlock.
     let report = HISTORY_B
         .runner()
         .allow_out_of_order(true)
         .run_async(&mut client)
         .await?;
     assert_eq!(report.applied().len(), 1);
-    assert_eq!(proxy.take(), 5);
+    assert_eq!(proxy.take(), 6);
     Ok(())
 }
 
@@ -797,5 +798,271 @@ async fn baseline_repair_and_resolve() -> TestResult {
         Err(Error::NotApplied { .. })
     ));
     assert_eq!(advisory_locks(&client).await?, 0);
+    Ok(())
+}
+
+/// The fingerprint stored next to the default history table.
+async fn stored_fingerprint(client: &Client) -> Result<Option<String>, BoxError> {
+    // The simple protocol: a prepared statement would be closed after this
+    // returns, which the round-trip counter would see in the next count.
+    let messages = client
+        .simple_query("SELECT fingerprint FROM _migrations_state")
+        .await?;
+    let row = messages
+        .iter()
+        .find_map(|message| match message {
+            tokio_postgres::SimpleQueryMessage::Row(row) => Some(row),
+            _ => None,
+        })
+        .ok_or("no row in _migrations_state")?;
+    Ok(row.get(0).map(str::to_owned))
+}
+
+/// The fingerprint of a history that holds exactly `migrations`.
+fn fingerprint_of(migrations: &Migrations) -> Option<String> {
+    Some(migrate_format::checksum::to_hex(migrations.checksum()))
+}
+
+#[tokio::test]
+async fn an_up_to_date_start_finds_the_binary_s_fingerprint_next_to_the_history() -> TestResult {
+    let db = TestDb::create().await?;
+    let mut client = db.connect().await?;
+    HISTORY_A.run_async(&mut client).await?;
+    assert_eq!(
+        stored_fingerprint(&client).await?,
+        fingerprint_of(&HISTORY_A)
+    );
+    let comment = client
+        .query_one("SELECT obj_description('_migrations_state'::regclass)", &[])
+        .await?;
+    assert!(comment.get::<_, String>(0).contains("migrate"));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_history_edited_by_hand_is_read_in_full_at_the_next_start() -> TestResult {
+    let db = TestDb::create().await?;
+    let mut client = db.connect().await?;
+    HISTORY_A.run_async(&mut client).await?;
+
+    // Undone by hand: the trigger forgets the fingerprint, so the next start
+    // sees that 0003 is pending instead of trusting the stale one.
+    client
+        .batch_execute(
+            "DELETE FROM _migrations WHERE version = 3; ALTER TABLE items DROP COLUMN price",
+        )
+        .await?;
+    assert_eq!(stored_fingerprint(&client).await?, None);
+    let report = HISTORY_A.run_async(&mut client).await?;
+    assert_eq!(applied_versions(&report), [3]);
+    assert_eq!(
+        stored_fingerprint(&client).await?,
+        fingerprint_of(&HISTORY_A)
+    );
+
+    // A checksum changed by hand is drift, not an up-to-date start.
+    client
+        .batch_execute("UPDATE _migrations SET checksum = repeat('0', 64) WHERE version = 1")
+        .await?;
+    assert!(matches!(
+        HISTORY_A.run_async(&mut client).await,
+        Err(Error::Drift { version: 1, .. })
+    ));
+    assert!(HISTORY_A.runner().repair_async(&mut client, 1).await?);
+    assert_eq!(
+        stored_fingerprint(&client).await?,
+        fingerprint_of(&HISTORY_A)
+    );
+    assert!(HISTORY_A.run_async(&mut client).await?.was_up_to_date());
+
+    // An emptied history: both migrations are pending again, and the first
+    // fails because its table is still there.
+    client.batch_execute("TRUNCATE _migrations").await?;
+    assert!(matches!(
+        HISTORY_A.run_async(&mut client).await,
+        Err(Error::Migration { version: 1, .. })
+    ));
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_history_without_its_companion_gets_one_under_the_lock() -> TestResult {
+    let db = TestDb::create().await?;
+    let proxy = CountingProxy::start(&db)?;
+    let mut client = proxy.connect().await?;
+    HISTORY_A.run_async(&mut client).await?;
+    // As a history table written by another tool, or by hand, would be.
+    client
+        .batch_execute(
+            "DROP TABLE _migrations_state; DROP FUNCTION _migrations_state_reset() CASCADE",
+        )
+        .await?;
+    proxy.take();
+
+    assert!(HISTORY_A.run_async(&mut client).await?.was_up_to_date());
+    // The read fails, the history alone is read and checked, then under the
+    // lock: create the companion and read again, write the fingerprint,
+    // unlock.
+    assert_eq!(proxy.take(), 1 + 1 + 1 + 1 + 1 + 1);
+    assert_eq!(
+        stored_fingerprint(&client).await?,
+        fingerprint_of(&HISTORY_A)
+    );
+    proxy.take();
+    assert!(HISTORY_A.run_async(&mut client).await?.was_up_to_date());
+    assert_eq!(proxy.take(), 1);
+
+    // The trigger is back.
+    client
+        .batch_execute("DELETE FROM _migrations WHERE version = 3")
+        .await?;
+    assert_eq!(stored_fingerprint(&client).await?, None);
+    Ok(())
+}
+
+#[tokio::test]
+async fn every_change_through_migrate_leaves_a_current_fingerprint() -> TestResult {
+    let db = TestDb::create().await?;
+    let proxy = CountingProxy::start(&db)?;
+    let mut client = proxy.connect().await?;
+    HISTORY_B.run_async(&mut client).await?;
+    assert_eq!(
+        stored_fingerprint(&client).await?,
+        fingerprint_of(&HISTORY_B)
+    );
+
+    // A binary that does not have 0002 and may run without it reads the
+    // fingerprint, which is not its own, then the history, and stops there,
+    // without the lock: the fingerprint is that of the history it read.
+    proxy.take();
+    let older = HISTORY_A.runner().allow_missing(true);
+    assert!(older.run_async(&mut client).await?.was_up_to_date());
+    assert_eq!(proxy.take(), 2);
+
+    // After a rollback, a start that targets what is left reads the
+    // fingerprint and the history, and stops there too.
+    let reversible = TestDb::create().await?;
+    let proxy = CountingProxy::start(&reversible)?;
+    let mut client = proxy.connect().await?;
+    REVERSIBLE.run_async(&mut client).await?;
+    REVERSIBLE
+        .runner()
+        .rollback_async(&mut client, Rollback::Steps(1))
+        .await?;
+    assert_eq!(versions(&client).await?, [1, 2]);
+    assert_ne!(
+        stored_fingerprint(&client).await?,
+        fingerprint_of(&REVERSIBLE)
+    );
+    proxy.take();
+    let report = REVERSIBLE.runner().target(2).run_async(&mut client).await?;
+    assert!(report.was_up_to_date());
+    assert_eq!(proxy.take(), 2);
+    assert_eq!(
+        applied_versions(&REVERSIBLE.run_async(&mut client).await?),
+        [3]
+    );
+    assert_eq!(
+        stored_fingerprint(&client).await?,
+        fingerprint_of(&REVERSIBLE)
+    );
+    // 0002's down script runs in a transaction, with the fingerprint.
+    REVERSIBLE
+        .runner()
+        .rollback_async(&mut client, Rollback::To(1))
+        .await?;
+    proxy.take();
+    let report = REVERSIBLE.runner().target(1).run_async(&mut client).await?;
+    assert!(report.was_up_to_date());
+    assert_eq!(proxy.take(), 2);
+
+    // A no-transaction migration that failed: the fingerprint is NULL while
+    // its row is unfinished, and current again once it is resolved.
+    let failed = TestDb::create().await?;
+    let mut client = failed.connect().await?;
+    assert!(NO_TX_FAILS.run_async(&mut client).await.is_err());
+    assert_eq!(stored_fingerprint(&client).await?, None);
+    let (version, _, _) = *history(&client, "_migrations")
+        .await?
+        .last()
+        .expect("a row");
+    NO_TX_FAILS
+        .runner()
+        .resolve_async(&mut client, version, Resolution::Completed)
+        .await?;
+    let current = stored_fingerprint(&client).await?;
+    assert!(current.is_some());
+    let status = NO_TX_FAILS.status_async(&client).await?;
+    if status.pending().next().is_none() {
+        assert_eq!(current, fingerprint_of(&NO_TX_FAILS));
+    }
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_baseline_records_the_fingerprint_of_what_it_recorded() -> TestResult {
+    let db = TestDb::create().await?;
+    let proxy = CountingProxy::start(&db)?;
+    let mut client = proxy.connect().await?;
+    client
+        .batch_execute("CREATE TABLE items (id int PRIMARY KEY, name text NOT NULL, price numeric)")
+        .await?;
+    HISTORY_A.runner().baseline_async(&mut client, 3).await?;
+    assert_eq!(
+        stored_fingerprint(&client).await?,
+        fingerprint_of(&HISTORY_A)
+    );
+    proxy.take();
+    assert!(HISTORY_A.run_async(&mut client).await?.was_up_to_date());
+    assert_eq!(proxy.take(), 1);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_history_table_name_too_long_for_its_companion_is_refused() -> TestResult {
+    let db = TestDb::create().await?;
+    let mut client = db.connect().await?;
+    let name = "h".repeat(52);
+    let error = HISTORY_A
+        .runner()
+        .history_table(&name)
+        .run_async(&mut client)
+        .await
+        .unwrap_err();
+    assert!(matches!(error, Error::InvalidTableName { .. }), "{error:?}");
+    assert!(error.to_string().contains("51 bytes"), "{error}");
+    assert!(!relation_exists(&client, "items").await?);
+    Ok(())
+}
+
+#[tokio::test]
+async fn a_companion_never_vouches_for_another_history_table() -> TestResult {
+    let db = TestDb::create().await?;
+    let mut client = db.connect().await?;
+    HISTORY_A.run_async(&mut client).await?;
+
+    // A history table without its companion, first in the search path: the
+    // companion found in `public` was written for `public._migrations`.
+    client
+        .batch_execute(
+            "CREATE SCHEMA tenant;
+             CREATE TABLE tenant._migrations (LIKE public._migrations INCLUDING ALL);
+             SET search_path = tenant, public",
+        )
+        .await?;
+    let report = HISTORY_A.run_async(&mut client).await?;
+    assert_eq!(applied_versions(&report), [1, 3]);
+    assert!(relation_exists(&client, "tenant.items").await?);
+    assert!(relation_exists(&client, "tenant._migrations_state").await?);
+
+    // A history table dropped by hand: its companion stays, but no longer
+    // vouches for anything, so the migrations are run again, and fail.
+    client
+        .batch_execute("SET search_path = public; DROP TABLE public._migrations")
+        .await?;
+    assert!(matches!(
+        HISTORY_A.run_async(&mut client).await,
+        Err(Error::Migration { version: 1, .. })
+    ));
     Ok(())
 }
