@@ -204,6 +204,14 @@ pub fn boot_queries(n: usize, boots: usize) -> Result<String> {
                 "SELECT fingerprint, history, '\"_migrations\"'::regclass::oid FROM \"_migrations_state\"",
             ),
             (
+                "the fingerprint, if the history table exists",
+                "SELECT fingerprint FROM \"_migrations_state\" WHERE '\"_migrations\"'::regclass IS NOT NULL",
+            ),
+            (
+                "the fingerprint, the table it was written for and the history table, as `regclass` text",
+                "SELECT fingerprint, history::regclass, '\"_migrations\"'::regclass FROM \"_migrations_state\"",
+            ),
+            (
                 "the fingerprint alone",
                 "SELECT fingerprint FROM \"_migrations_state\"",
             ),

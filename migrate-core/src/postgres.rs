@@ -77,8 +77,12 @@ impl Runner<'_> {
     /// # }
     /// ```
     ///
-    /// - When everything is applied, this is one round trip (one query that
-    ///   reads the history) and takes no lock.
+    /// - When everything is applied, this is one round trip that reads one
+    ///   row, whatever the length of the history, and takes no lock: see
+    ///   [The fingerprint](#the-fingerprint). When that row does not vouch
+    ///   for the binary's migrations, the history is read in a second round
+    ///   trip and checked in full, still without the lock if nothing is
+    ///   pending.
     /// - Otherwise it takes a session-level advisory lock keyed by the
     ///   database and the history table, polling for up to
     ///   [`lock_timeout`](Runner::lock_timeout) ([`Error::LockTimeout`] names
@@ -127,6 +131,24 @@ impl Runner<'_> {
     /// schema and the table, so runners that spell the same table
     /// differently still exclude each other, and runners of different
     /// history tables in one database do not wait for each other.
+    ///
+    /// # The fingerprint
+    ///
+    /// Next to the history table, in its schema, migrate keeps a one-row
+    /// table `<table>_state`, which holds the history's fingerprint: the
+    /// set checksum of the versions and checksums it holds, computed as
+    /// [`Migrations::checksum`] is, and the oid of the history table it was
+    /// written for. Every transaction in which migrate changes the history
+    /// writes it last, and a statement-level trigger on the history table,
+    /// `<table>_state_reset`, sets it to NULL after any `INSERT`, `UPDATE`,
+    /// `DELETE`, `TRUNCATE` or `COPY` made outside migrate. A start-up whose
+    /// binary has the same fingerprint, for the same table, has nothing to
+    /// apply and reads nothing else. So editing the history by hand is safe,
+    /// but disabling that trigger (`ALTER TABLE … DISABLE TRIGGER`,
+    /// `session_replication_role = replica`) while doing so is not. Both
+    /// are created under the lock by the first run, or by the first run that
+    /// finds a history table without them; a history table name's table part
+    /// may therefore have at most 51 bytes.
     ///
     /// # Pooled connections
     ///

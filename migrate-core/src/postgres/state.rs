@@ -19,8 +19,9 @@
 //!   two itself: a companion that the `search_path` finds in another schema,
 //!   or that outlived a dropped history table, never vouches for this
 //!   history. Comparing them on the server, or opening the history table,
-//!   would cost a new session's first query catalog look-ups that double its
-//!   time; resolving a name is cheap.
+//!   would add half again to a new session's first query (catalog look-ups
+//!   for the operator, or for the table and its index), where resolving a
+//!   name adds about a fifth (`--pg-boot-queries` in `bench/` measures each).
 //!
 //! A stored fingerprint equal to the binary's set checksum therefore means
 //! the history holds exactly the binary's migrations, all finished, with the
