@@ -181,7 +181,7 @@ impl Runner<'_> {
         {
             return Ok(Report::new(Vec::new(), started.elapsed()));
         }
-        let history = state::read_history(client, &table).await?;
+        let history = state::read_history(client, &table, state::Columns::ForPlan).await?;
         let current = match (&stored, &history) {
             (Some(stored), Some(history)) => {
                 stored.holds(Ledger::of(history).fingerprint().as_ref())
@@ -627,44 +627,10 @@ fn insert_unfinished_row(table: &TableName, migration: &Migration) -> String {
     )
 }
 
-/// Reads the history in one round trip, or `None` when the table (or its
-/// schema) does not exist yet. Timestamps are read as UTC text in the format
-/// the SQLite backend stores.
+/// Reads the whole history, `applied_at` included, in one round trip, or
+/// `None` when the table (or its schema) does not exist yet.
 async fn read_history(client: &Client, table: &TableName) -> Result<Option<Vec<HistoryRow>>> {
-    let sql = format!(
-        "SELECT version, description, checksum, \
-                to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"'), \
-                finished, statements_done \
-         FROM {table} ORDER BY version"
-    );
-    let action = format!("reading the history table {}", table.plain());
-    let messages = match client.simple_query(&sql).await {
-        Ok(messages) => messages,
-        Err(error) if is_missing_table(&error) => return Ok(None),
-        Err(error) => return Err(Error::database(action, error)),
-    };
-    let mut history = Vec::new();
-    for message in messages {
-        if let SimpleQueryMessage::Row(row) = message {
-            history.push(history_row(&row, &action)?);
-        }
-    }
-    Ok(Some(history))
-}
-
-fn history_row(row: &SimpleQueryRow, action: &str) -> Result<HistoryRow> {
-    let text = |index| row.get(index).unwrap_or_default().to_owned();
-    Ok(HistoryRow {
-        version: parse_column(row, 0, action)?,
-        description: text(1),
-        checksum: text(2),
-        applied_at: text(3),
-        finished: row.get(4) == Some("t"),
-        statements_done: match row.get(5) {
-            Some(_) => Some(parse_column(row, 5, action)?),
-            None => None,
-        },
-    })
+    state::read_history(client, table, state::Columns::All).await
 }
 
 fn is_missing_table(error: &tokio_postgres::Error) -> bool {

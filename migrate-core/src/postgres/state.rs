@@ -130,15 +130,25 @@ pub(super) async fn read_stored(
     Ok(Some(stored(&messages)))
 }
 
-/// Reads the history, without the fingerprint, in one round trip; `None` when
-/// the table does not exist. `applied_at` is left out: deciding what to run
-/// does not need it, and formatting it costs more than the rest of the row.
+/// The columns a read of the history fetches.
+#[derive(Clone, Copy)]
+pub(super) enum Columns {
+    /// What deciding what to run needs: all but `applied_at`, which costs
+    /// more to format than the rest of the row.
+    ForPlan,
+    /// Everything, for `status`.
+    All,
+}
+
+/// Reads the history, without the fingerprint, in one round trip; `None`
+/// when the table (or its schema) does not exist.
 pub(super) async fn read_history(
     client: &Client,
     table: &TableName,
+    columns: Columns,
 ) -> Result<Option<Vec<HistoryRow>>> {
     let action = format!("reading the history table {}", table.plain());
-    let messages = match client.simple_query(&history_sql(table)).await {
+    let messages = match client.simple_query(&history_sql(table, columns)).await {
         Ok(messages) => messages,
         Err(error) if is_missing_table(&error) => return Ok(None),
         Err(error) => return Err(Error::database(action, error)),
@@ -185,7 +195,7 @@ async fn read_after(
         sql,
         "{};\n{}",
         fingerprint_sql(table, companion),
-        history_sql(table)
+        history_sql(table, Columns::ForPlan)
     );
     let action = format!("reading the history table {}", table.plain());
     let messages = match client.simple_query(&sql).await {
@@ -210,8 +220,18 @@ fn fingerprint_sql(table: &TableName, companion: &Companion) -> String {
     )
 }
 
-fn history_sql(table: &TableName) -> String {
-    format!("SELECT version, checksum, finished, statements_done, description FROM {table}")
+/// The history's rows, in any order. `applied_at` is read as UTC text in the
+/// format the SQLite backend stores.
+fn history_sql(table: &TableName, columns: Columns) -> String {
+    let applied_at = match columns {
+        Columns::ForPlan => "",
+        Columns::All => {
+            ", to_char(applied_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.MS\"Z\"')"
+        }
+    };
+    format!(
+        "SELECT version, checksum, finished, statements_done, description{applied_at} FROM {table}"
+    )
 }
 
 /// The companion's rows among `messages`: the rows of three columns.
@@ -227,10 +247,11 @@ fn stored(messages: &[SimpleQueryMessage]) -> Stored {
     )
 }
 
-/// The history among `messages`, sorted by version: the rows of five columns.
+/// The history among `messages`, sorted by version: the rows of five or six
+/// columns.
 fn history(messages: &[SimpleQueryMessage], action: &str) -> Result<Vec<HistoryRow>> {
     let mut history = rows(messages)
-        .filter(|row| row.len() == 5)
+        .filter(|row| row.len() >= 5)
         .map(|row| history_row(row, action))
         .collect::<Result<Vec<_>>>()?;
     history.sort_unstable_by_key(|row| row.version);
@@ -255,7 +276,11 @@ fn history_row(row: &SimpleQueryRow, action: &str) -> Result<HistoryRow> {
             None => None,
         },
         description: text(4),
-        applied_at: String::new(),
+        applied_at: if row.len() > 5 {
+            text(5)
+        } else {
+            String::new()
+        },
     })
 }
 
