@@ -42,8 +42,9 @@ fn main() -> std::io::Result<()> {
         );
         let cache = tempfile::tempdir()?;
         let options = migrate_check::SqliteOptions::default();
-        let cached =
-            |m: &[SourceMigration]| migrate_check::check_sqlite_cached(m, options, cache.path());
+        let cached = |m: &[SourceMigration]| {
+            migrate_check::check_sqlite_cached(m, options.clone(), cache.path())
+        };
         let (_, cold) = sqlite.time(cached);
         sqlite.edit_newest()?;
         let (_, warm) = sqlite.time(cached);

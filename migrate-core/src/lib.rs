@@ -160,8 +160,11 @@ pub use tokio_postgres;
 /// `-- migrate:no-check` (the dry run still runs the file's statements,
 /// ignoring their errors, so later migrations see its tables) and
 /// `-- migrate:sqlite-function name/arity` for functions your application
-/// registers. The dry run names the history table `_migrations`, the
-/// default, whatever [`Runner::history_table`] says at run time. Data-dependent
+/// registers. The dry run's history table is `_migrations`, the default;
+/// if the runner is given another with [`Runner::history_table`], tell the
+/// macro too, with `history_table = "schema_history"`, so that migrations
+/// that read or alter the history are checked against the table they will
+/// meet. Data-dependent
 /// failures (a `UNIQUE` index over rows that exist only in production) and
 /// trigger bodies naming a missing table (SQLite checks them only when the
 /// trigger fires) are not found. Views are: each view of the final schema is

@@ -23,7 +23,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 
 use crate::error::LockHolder;
-use crate::history::{HistoryRow, Ledger, TableName};
+use crate::history::{HistoryRow, Ledger, TableName, parse_table};
 use crate::plan::plan;
 use crate::report::{Applied, Report, Status};
 use crate::{Error, Migration, Migrations, Result, Runner, TransactionMode};
@@ -171,7 +171,7 @@ impl Runner<'_> {
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn run_async(&self, client: &mut Client) -> Result<Report> {
         let started = Instant::now();
-        let table = TableName::parse(&self.table)?;
+        let table = parse_table(&self.table)?;
         let companion = Companion::of(&table)?;
         let stored = state::read_stored(client, &table, &companion).await?;
         let set = self.migrations.checksum();
@@ -227,7 +227,7 @@ impl Runner<'_> {
     /// writes nothing, takes no lock and does not create the history table.
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn status_async(&self, client: &Client) -> Result<Status> {
-        let table = TableName::parse(&self.table)?;
+        let table = parse_table(&self.table)?;
         let history = read_history(client, &table).await?.unwrap_or_default();
         Ok(Status::new(self.migrations.as_slice(), &history))
     }

@@ -6,8 +6,8 @@ use std::fmt;
 
 use crate::{Applied, Migration, Migrations};
 
-/// The default history table.
-pub const DEFAULT_TABLE: &str = "_migrations";
+/// The default history table, `_migrations`.
+pub use migrate_format::history::DEFAULT_TABLE;
 
 /// How pending migrations are grouped into transactions.
 ///

@@ -12,7 +12,7 @@ use migrate_format::Checksum;
 use migrate_format::lexer::{self, Flavor};
 use rusqlite::{Connection, Transaction, TransactionBehavior, params};
 
-use crate::history::{HistoryRow, Ledger, TableName};
+use crate::history::{HistoryRow, Ledger, TableName, parse_table};
 use crate::lifecycle::{plan_baseline, plan_repair, plan_resolve, plan_rollback};
 use crate::plan::plan;
 use crate::report::{Action, Applied, Report, Status};
@@ -61,7 +61,7 @@ impl Runner<'_> {
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn run(&self, conn: &mut Connection) -> Result<Report> {
         let started = Instant::now();
-        let table = TableName::parse(&self.table)?;
+        let table = parse_table(&self.table)?;
         if self.track_user_version
             && read_user_version(conn)? == fingerprint(self.migrations.checksum(), &table)
         {
@@ -94,7 +94,7 @@ impl Runner<'_> {
     /// fail with; it changes nothing. This is a dry run of [`Runner::run`].
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn pending(&self, conn: &Connection) -> Result<Vec<&Migration>> {
-        let table = TableName::parse(&self.table)?;
+        let table = parse_table(&self.table)?;
         let history = read_history(conn, &table)?;
         plan(self, &table, &history)
     }
@@ -104,7 +104,7 @@ impl Runner<'_> {
     /// create the history table.
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn status(&self, conn: &Connection) -> Result<Status> {
-        let table = TableName::parse(&self.table)?;
+        let table = parse_table(&self.table)?;
         let history = read_history(conn, &table)?;
         Ok(Status::new(self.migrations.as_slice(), &history))
     }
@@ -126,7 +126,7 @@ impl Runner<'_> {
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn rollback(&self, conn: &mut Connection, rollback: Rollback) -> Result<Report> {
         let started = Instant::now();
-        let table = TableName::parse(&self.table)?;
+        let table = parse_table(&self.table)?;
         let reverted = with_busy_timeout(conn, self.busy_timeout, |conn| {
             revert(self, conn, &table, rollback)
         })?;
@@ -139,7 +139,7 @@ impl Runner<'_> {
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn baseline(&self, conn: &mut Connection, version: i64) -> Result<Report> {
         let started = Instant::now();
-        let table = TableName::parse(&self.table)?;
+        let table = parse_table(&self.table)?;
         let recorded = with_busy_timeout(conn, self.busy_timeout, |conn| {
             write_locked(self, conn, &table, |tx, history| {
                 let baseline = plan_baseline(self, &table, history, version)?;
@@ -160,7 +160,7 @@ impl Runner<'_> {
     /// whether the record changed.
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn repair(&self, conn: &mut Connection, version: i64) -> Result<bool> {
-        let table = TableName::parse(&self.table)?;
+        let table = parse_table(&self.table)?;
         with_busy_timeout(conn, self.busy_timeout, |conn| {
             write_locked(self, conn, &table, |tx, history| {
                 let Some(migration) = plan_repair(self, history, version)? else {
@@ -185,7 +185,7 @@ impl Runner<'_> {
         version: i64,
         resolution: Resolution,
     ) -> Result<()> {
-        let table = TableName::parse(&self.table)?;
+        let table = parse_table(&self.table)?;
         with_busy_timeout(conn, self.busy_timeout, |conn| {
             write_locked(self, conn, &table, |tx, history| {
                 plan_resolve(history, version)?;
@@ -472,7 +472,7 @@ fn script_failed(
 }
 
 fn create_table(table: &TableName) -> String {
-    migrate_format::history::sqlite_create_table(&table.to_string())
+    migrate_format::history::create_table(migrate_format::history::Dialect::Sqlite, table)
 }
 
 fn insert_row(

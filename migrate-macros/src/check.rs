@@ -56,6 +56,7 @@ fn sqlite(input: &Input, migrations: &[SourceMigration]) -> Result<Vec<Problem>,
     let defaults = migrate_check::SqliteOptions::default();
     let options = migrate_check::SqliteOptions {
         foreign_keys: input.foreign_keys.unwrap_or(defaults.foreign_keys),
+        history_table: input.history_table.clone().unwrap_or_default(),
     };
     let problems = match std::env::var_os("OUT_DIR") {
         Some(out_dir) => {

@@ -1,7 +1,9 @@
-//! The macro's arguments: `"folder"`, an optional `dialect = "…"`, and for
-//! SQLite an optional `foreign_keys = "on" | "off"`.
+//! The macro's arguments: `"folder"`, an optional `dialect = "…"`, an
+//! optional `history_table = "…"`, and for SQLite an optional
+//! `foreign_keys = "on" | "off"`.
 
 use migrate_format::Flavor;
+use migrate_format::history::TableName;
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token};
@@ -13,6 +15,10 @@ pub(crate) struct Input {
     pub(crate) dialect: Option<(Dialect, Span)>,
     /// `foreign_keys = "on" | "off"`: the setting the SQLite dry run starts with.
     pub(crate) foreign_keys: Option<bool>,
+    /// `history_table = "…"`: the name the runner is given with
+    /// `Runner::history_table`, so that the dry run's history table is the
+    /// one the migrations will meet.
+    pub(crate) history_table: Option<TableName>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -31,7 +37,7 @@ impl Input {
     }
 }
 
-const ARGUMENTS: &str = "the arguments after the folder are `dialect = \"sqlite\"` or `dialect = \"postgres\"`, and with SQLite `foreign_keys = \"on\"` or `\"off\"`";
+const ARGUMENTS: &str = "the arguments after the folder are `dialect = \"sqlite\"` or `dialect = \"postgres\"`, `history_table = \"<name>\"`, and with SQLite `foreign_keys = \"on\"` or `\"off\"`";
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -45,6 +51,7 @@ impl Parse for Input {
             folder,
             dialect: None,
             foreign_keys: None,
+            history_table: None,
         };
         let mut foreign_keys_key = None;
         while input.parse::<Option<Token![,]>>()?.is_some() {
@@ -68,6 +75,12 @@ impl Parse for Input {
                     .replace(on)
                     .map_or(Ok(()), |_| Err(repeated()))?;
                 foreign_keys_key = Some(key.span());
+            } else if key == "history_table" {
+                let table = table_name(&value)?;
+                parsed
+                    .history_table
+                    .replace(table)
+                    .map_or(Ok(()), |_| Err(repeated()))?;
             } else {
                 let message = format!("unknown argument `{key}`; {ARGUMENTS}");
                 return Err(syn::Error::new(key.span(), message));
@@ -97,6 +110,12 @@ fn dialect(value: &LitStr) -> syn::Result<(Dialect, Span)> {
         }
     };
     Ok((dialect, value.span()))
+}
+
+/// The history table's name, validated as the runner validates it.
+fn table_name(value: &LitStr) -> syn::Result<TableName> {
+    TableName::parse(&value.value())
+        .map_err(|invalid| syn::Error::new(value.span(), invalid.to_string()))
 }
 
 fn switch(value: &LitStr) -> syn::Result<bool> {

@@ -48,7 +48,7 @@ impl Cache {
     pub(crate) fn new(
         folder: &Path,
         migrations: &[SourceMigration],
-        options: SqliteOptions,
+        options: &SqliteOptions,
         functions: &[SqliteFunction],
     ) -> Cache {
         let mut key = to_hex(&checksum(&environment(options, functions)));
@@ -128,16 +128,17 @@ fn is_checkpoint(count: usize, total: usize) -> bool {
 /// What a prefix's state depends on besides its migrations: this checker,
 /// the SQLite it runs, the options, and the stubs (declared anywhere in the
 /// folder, and registered for the whole run).
-fn environment(options: SqliteOptions, functions: &[SqliteFunction]) -> String {
+fn environment(options: &SqliteOptions, functions: &[SqliteFunction]) -> String {
     let stubs: Vec<String> = functions
         .iter()
         .map(|f| format!("{}/{:?}", f.name, f.arity))
         .collect();
     format!(
-        "migrate-check {} sqlite {} foreign_keys={} functions={}",
+        "migrate-check {} sqlite {} foreign_keys={} history={} functions={}",
         env!("CARGO_PKG_VERSION"),
         super::ffi::version(),
         options.foreign_keys,
+        options.history_table,
         stubs.join(",")
     )
 }

@@ -26,31 +26,35 @@ use std::path::Path;
 
 use migrate_format::checksum;
 use migrate_format::directive::SqliteFunction;
+use migrate_format::history::{self, Dialect, Row, TableName};
 use migrate_format::lexer::{self, Flavor};
 use migrate_format::{Problem, SourceFile, SourceMigration};
 
 use cache::Cache;
 use ffi::{Db, Failure};
 
-/// The runtime's history table, `migrate_core::DEFAULT_TABLE`.
-const HISTORY_TABLE: &str = "_migrations";
-
 /// The savepoint that undoes a down migration after its check.
 const DOWN_SAVEPOINT: &str = "migrate_check_down";
 
 /// How the dry run sets up its connection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SqliteOptions {
     /// `PRAGMA foreign_keys` at the start. `true` by default: the bundled
     /// SQLite of `libsqlite3-sys` (rusqlite's `bundled` feature) is compiled
     /// with `SQLITE_DEFAULT_FOREIGN_KEYS=1`. A system SQLite usually starts
     /// with them off.
     pub foreign_keys: bool,
+    /// The runtime's history table, `_migrations` unless the macro is told
+    /// the name the runner uses.
+    pub history_table: TableName,
 }
 
 impl Default for SqliteOptions {
     fn default() -> Self {
-        SqliteOptions { foreign_keys: true }
+        SqliteOptions {
+            foreign_keys: true,
+            history_table: TableName::default(),
+        }
     }
 }
 
@@ -92,7 +96,7 @@ fn dry_run(
     cache: Option<&Path>,
 ) -> Vec<Problem> {
     let functions = declared_functions(migrations);
-    let cache = cache.map(|folder| Cache::new(folder, migrations, options, &functions));
+    let cache = cache.map(|folder| Cache::new(folder, migrations, &options, &functions));
     let mut run = match DryRun::new(options, functions) {
         Ok(run) => run,
         Err(message) => {
@@ -140,7 +144,7 @@ struct DryRun {
 
 impl DryRun {
     fn new(options: SqliteOptions, functions: Vec<SqliteFunction>) -> Result<DryRun, String> {
-        let db = open(options, &functions)?;
+        let db = open(&options, &functions)?;
         Ok(DryRun {
             db,
             options,
@@ -153,7 +157,7 @@ impl DryRun {
     /// many migrations it holds.
     fn resume(&mut self, cache: &Cache) -> Option<usize> {
         let (count, db) = cache.restore()?;
-        configure(&db, self.options, &self.functions).ok()?;
+        configure(&db, &self.options, &self.functions).ok()?;
         self.db = db;
         Some(count)
     }
@@ -281,7 +285,8 @@ impl DryRun {
     /// Opens a transaction as the runtime does, creating the history table.
     fn begin(&mut self, file: &SourceFile) {
         self.internal(file, "BEGIN IMMEDIATE");
-        self.internal(file, &create_history_table());
+        let create = history::create_table(Dialect::Sqlite, &self.options.history_table);
+        self.internal(file, &create);
     }
 
     fn end_transaction(&mut self, file: &SourceFile) {
@@ -326,23 +331,24 @@ impl DryRun {
 
     /// Inserts the migration's history row, as the runtime does.
     fn record(&mut self, migration: &SourceMigration, finished: bool) {
-        let insert = format!(
-            "INSERT INTO {HISTORY_TABLE} (version, description, checksum, applied_at, execution_ms, finished, statements_done) \
-             VALUES ({}, '{}', '{}', strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), 0, {}, {})",
-            migration.version,
-            migration.description.replace('\'', "''"),
-            checksum::to_hex(&migration.checksum),
-            i32::from(finished),
-            if finished { "NULL" } else { "0" },
-        );
+        let checksum = checksum::to_hex(&migration.checksum);
+        let row = Row {
+            version: migration.version,
+            description: &migration.description,
+            checksum: &checksum,
+            execution_ms: "0",
+            finished,
+            statements_done: (!finished).then_some(0),
+        };
+        let insert = history::insert(Dialect::Sqlite, &self.options.history_table, &[row]);
         self.internal(&migration.up, &insert);
     }
 
     /// Marks a `no-transaction` migration finished, as the runtime does.
     fn finish_record(&mut self, migration: &SourceMigration) {
         let update = format!(
-            "UPDATE {HISTORY_TABLE} SET finished = 1, statements_done = NULL WHERE version = {}",
-            migration.version
+            "UPDATE {} SET finished = 1, statements_done = NULL WHERE version = {}",
+            self.options.history_table, migration.version
         );
         self.internal(&migration.up, &update);
     }
@@ -359,7 +365,7 @@ impl DryRun {
 
     fn copy(&self) -> Result<Db, String> {
         let copy = self.db.copy()?;
-        configure(&copy, self.options, &self.functions)?;
+        configure(&copy, &self.options, &self.functions)?;
         Ok(copy)
     }
 }
@@ -386,11 +392,6 @@ fn ignoring_errors(db: &Db, file: &SourceFile) {
     }
 }
 
-/// The runtime's history table, column for column.
-fn create_history_table() -> String {
-    migrate_format::history::sqlite_create_table(HISTORY_TABLE)
-}
-
 /// Places a problem with a view at its `CREATE VIEW`: SQLite keeps the
 /// statement's text as written, so the newest file that contains it is the
 /// one that created the view.
@@ -409,7 +410,7 @@ fn view_problem(migrations: &[SourceMigration], sql: &str, message: String) -> P
 }
 
 /// Opens the dry run's database.
-fn open(options: SqliteOptions, functions: &[SqliteFunction]) -> Result<Db, String> {
+fn open(options: &SqliteOptions, functions: &[SqliteFunction]) -> Result<Db, String> {
     let db = Db::open()?;
     configure(&db, options, functions)?;
     Ok(db)
@@ -417,7 +418,7 @@ fn open(options: SqliteOptions, functions: &[SqliteFunction]) -> Result<Db, Stri
 
 /// Sets the connection state that a copy does not inherit: pragmas and
 /// functions belong to the connection, not the database.
-fn configure(db: &Db, options: SqliteOptions, functions: &[SqliteFunction]) -> Result<(), String> {
+fn configure(db: &Db, options: &SqliteOptions, functions: &[SqliteFunction]) -> Result<(), String> {
     let foreign_keys = if options.foreign_keys { "ON" } else { "OFF" };
     db.execute(&format!("PRAGMA foreign_keys = {foreign_keys}"))?;
     for function in functions {
@@ -548,8 +549,12 @@ mod tests {
     /// the ones SQLite sees.
     #[test]
     fn sqlite_splits_like_the_lexer() {
-        let db = open(SqliteOptions::default(), &declared_functions(&corpus())).unwrap();
-        db.execute(&create_history_table()).unwrap();
+        let db = open(&SqliteOptions::default(), &declared_functions(&corpus())).unwrap();
+        db.execute(&history::create_table(
+            Dialect::Sqlite,
+            &TableName::default(),
+        ))
+        .unwrap();
         for migration in corpus() {
             let file = &migration.up;
             if file.directives.no_check {
@@ -591,7 +596,7 @@ mod tests {
     fn vacuum_into_a_file_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let target = dir.path().join("copy.db");
-        let db = open(SqliteOptions::default(), &[]).unwrap();
+        let db = open(&SqliteOptions::default(), &[]).unwrap();
         let failure = db
             .run(&format!("VACUUM INTO '{}'", target.display()))
             .unwrap_err();

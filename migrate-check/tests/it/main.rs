@@ -6,6 +6,7 @@ use std::path::Path;
 use migrate_check::{
     Problem, SqliteOptions, check_postgres, check_sqlite, check_sqlite_cached, check_sqlite_with,
 };
+use migrate_format::history::TableName;
 use migrate_format::{Flavor, SourceMigration, folder};
 
 fn load(folder: &Path, flavor: Flavor) -> Vec<SourceMigration> {
@@ -209,6 +210,7 @@ fn foreign_keys_follow_the_options() {
         &migrations,
         SqliteOptions {
             foreign_keys: false,
+            ..SqliteOptions::default()
         },
     );
     assert_eq!(messages(&off), Vec::<String>::new());
@@ -303,7 +305,7 @@ fn the_cache_gives_the_same_answers() {
     let migrations = load(&corpus("sqlite"), Flavor::Sqlite);
     let options = SqliteOptions::default();
     for _ in 0..2 {
-        let problems = check_sqlite_cached(&migrations, options, cache.path());
+        let problems = check_sqlite_cached(&migrations, options.clone(), cache.path());
         assert_eq!(messages(&problems), Vec::<String>::new());
     }
     let broken = [
@@ -316,7 +318,7 @@ fn the_cache_gives_the_same_answers() {
     ];
     let broken = folder(&broken, Flavor::Sqlite);
     for _ in 0..2 {
-        let problems = check_sqlite_cached(&broken, options, cache.path());
+        let problems = check_sqlite_cached(&broken, options.clone(), cache.path());
         assert_eq!(
             messages(&problems),
             ["migrations/3_seed.sql:1:13: no such table: post"]
@@ -338,7 +340,7 @@ fn the_cache_resumes_from_the_unchanged_prefix() {
         ],
         Flavor::Sqlite,
     );
-    assert!(check_sqlite_cached(&first, options, cache.path()).is_empty());
+    assert!(check_sqlite_cached(&first, options.clone(), cache.path()).is_empty());
     // Mark the saved state, so that a run can only pass by restoring it.
     let saved: Vec<_> = std::fs::read_dir(cache.path())
         .unwrap()
@@ -420,4 +422,27 @@ fn a_down_migration_that_rolls_everything_back_stops_the_run() {
         ("2_use.sql", "INSERT INTO t VALUES (2);"),
     ]);
     assert_eq!(problems, ["migrations/1_guard.down.sql:1:1: kept"]);
+}
+
+#[test]
+fn the_history_table_is_the_one_the_runner_is_given() {
+    let files = [(
+        "1_read_history.sql",
+        "CREATE VIEW applied AS SELECT version, checksum FROM schema_history;",
+    )];
+    let migrations = folder(&files, Flavor::Sqlite);
+    let named = SqliteOptions {
+        history_table: TableName::parse("schema_history").unwrap(),
+        ..SqliteOptions::default()
+    };
+    assert_eq!(
+        messages(&check_sqlite_with(&migrations, named)),
+        Vec::<String>::new()
+    );
+    assert_eq!(
+        messages(&check_sqlite(&migrations)),
+        [
+            "migrations/1_read_history.sql:1:1: the view applied cannot be used: no such table: main.schema_history"
+        ]
+    );
 }

@@ -14,7 +14,7 @@ use super::{
     APPLIED_COLUMN, STARTED_SETTING, acquire_lock, applied_duration, quote_literal, read_history,
     read_locked, release_lock,
 };
-use crate::history::{HistoryRow, Ledger, TableName};
+use crate::history::{HistoryRow, Ledger, TableName, parse_table};
 use crate::lifecycle::{plan_baseline, plan_repair, plan_resolve, plan_rollback};
 use crate::plan::plan;
 use crate::report::{Action, Applied, Report};
@@ -26,7 +26,7 @@ impl Runner<'_> {
     /// [`Runner::run_async`].
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn pending_async(&self, client: &Client) -> Result<Vec<&Migration>> {
-        let table = TableName::parse(&self.table)?;
+        let table = parse_table(&self.table)?;
         let history = read_history(client, &table).await?.unwrap_or_default();
         plan(self, &table, &history)
     }
@@ -165,7 +165,7 @@ async fn locked<T>(
     create: bool,
     f: impl AsyncFnOnce(&Held<'_>) -> Result<T>,
 ) -> Result<T> {
-    let given = TableName::parse(&runner.table)?;
+    let given = parse_table(&runner.table)?;
     let lock = acquire_lock(client, &given, runner.lock_timeout).await?;
     let result = async {
         let read = read_locked(client, &given, &lock.table, create, false).await?;

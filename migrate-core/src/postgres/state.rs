@@ -43,6 +43,7 @@ use tokio_postgres::{Client, SimpleQueryMessage, SimpleQueryRow};
 use super::{is_missing_table, parse_column, quote_literal};
 use crate::history::{HistoryRow, Ledger, TableName};
 use crate::{Error, Result};
+use migrate_format::history;
 
 /// The names of the objects that keep a history table's fingerprint.
 pub(super) struct Companion {
@@ -307,18 +308,8 @@ fn create_history_sql(given: &TableName, table: &TableName) -> String {
     if let Some(schema) = given.schema() {
         let _ = writeln!(sql, "CREATE SCHEMA IF NOT EXISTS \"{schema}\";");
     }
-    let _ = writeln!(
-        sql,
-        "CREATE TABLE IF NOT EXISTS {table} (
-            version BIGINT PRIMARY KEY,
-            description TEXT NOT NULL,
-            checksum TEXT NOT NULL,
-            applied_at TIMESTAMPTZ NOT NULL,
-            execution_ms BIGINT NOT NULL,
-            finished BOOLEAN NOT NULL,
-            statements_done BIGINT
-        );"
-    );
+    sql.push_str(&history::create_table(history::Dialect::Postgres, table));
+    sql.push_str(";\n");
     sql
 }
 
