@@ -21,9 +21,11 @@
 #![warn(missing_docs)]
 
 pub mod checksum;
+pub mod control;
 pub mod directive;
 pub mod folder;
 pub mod history;
+pub mod layout;
 pub mod lexer;
 pub mod lock;
 pub mod name;
@@ -32,4 +34,5 @@ pub mod transaction;
 pub use checksum::Checksum;
 pub use directive::Directives;
 pub use folder::{Problem, SourceFile, SourceMigration};
+pub use layout::Layout;
 pub use lexer::Flavor;

@@ -1,9 +1,9 @@
 //! The macro's arguments: `"folder"`, an optional `dialect = "…"`, an
-//! optional `history_table = "…"`, and for SQLite an optional
-//! `foreign_keys = "on" | "off"`.
+//! optional `history_table = "…"`, an optional `layout = "…"`, and for
+//! SQLite an optional `foreign_keys = "on" | "off"`.
 
-use migrate_format::Flavor;
 use migrate_format::history::TableName;
+use migrate_format::{Flavor, Layout};
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
 use syn::{Ident, LitStr, Token};
@@ -19,6 +19,8 @@ pub(crate) struct Input {
     /// `Runner::history_table`, so that the dry run's history table is the
     /// one the migrations will meet.
     pub(crate) history_table: Option<TableName>,
+    /// `layout = "…"`: the folder's layout, instead of the detected one.
+    pub(crate) layout: Option<Layout>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,7 +39,7 @@ impl Input {
     }
 }
 
-const ARGUMENTS: &str = "the arguments after the folder are `dialect = \"sqlite\"` or `dialect = \"postgres\"`, `history_table = \"<name>\"`, and with SQLite `foreign_keys = \"on\"` or `\"off\"`";
+const ARGUMENTS: &str = "the arguments after the folder are `dialect = \"sqlite\"` or `dialect = \"postgres\"`, `history_table = \"<name>\"`, `layout = \"flat\" | \"prisma\" | \"diesel\" | \"flyway\"`, and with SQLite `foreign_keys = \"on\"` or `\"off\"`";
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -52,6 +54,7 @@ impl Parse for Input {
             dialect: None,
             foreign_keys: None,
             history_table: None,
+            layout: None,
         };
         let mut foreign_keys_key = None;
         while input.parse::<Option<Token![,]>>()?.is_some() {
@@ -80,6 +83,12 @@ impl Parse for Input {
                 parsed
                     .history_table
                     .replace(table)
+                    .map_or(Ok(()), |_| Err(repeated()))?;
+            } else if key == "layout" {
+                let layout = layout(&value)?;
+                parsed
+                    .layout
+                    .replace(layout)
                     .map_or(Ok(()), |_| Err(repeated()))?;
             } else {
                 let message = format!("unknown argument `{key}`; {ARGUMENTS}");
@@ -110,6 +119,17 @@ fn dialect(value: &LitStr) -> syn::Result<(Dialect, Span)> {
         }
     };
     Ok((dialect, value.span()))
+}
+
+fn layout(value: &LitStr) -> syn::Result<Layout> {
+    Layout::from_name(&value.value()).ok_or_else(|| {
+        let message = format!(
+            "unknown layout `{}`; expected one of {}",
+            value.value(),
+            migrate_format::layout::names()
+        );
+        syn::Error::new(value.span(), message)
+    })
 }
 
 /// The history table's name, validated as the runner validates it.

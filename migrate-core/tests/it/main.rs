@@ -2,6 +2,8 @@
 
 // The folder read at run time and the folder embedded at compile time agree.
 mod agreement;
+// Prisma, diesel and Flyway folders apply as they are.
+mod layouts;
 // The SQLite runner, on real database files.
 mod sqlite;
 // The PostgreSQL runner, on a throwaway server started by migrate-testkit.
