@@ -7,7 +7,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use migrate_cli::{Failure, Outcome};
 use migrate_format::lock::{self, Lock};
 use migrate_format::name::{self, Entry};
-use migrate_format::{Flavor, Problem, SourceMigration, folder};
+use migrate_format::{Flavor, Problem, SourceMigration, folder, layout};
 
 /// The engine `migrate check --dialect` checks the SQL with.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -61,7 +61,14 @@ pub(crate) fn new(dir: &Path, description: &str, down: bool) -> Result<Outcome, 
         )));
     }
     let migrations = if dir.exists() { load(dir)? } else { Vec::new() };
-    let stem = format!("{}_{description}", next_version(&migrations, now_utc()));
+    let layout = if dir.exists() {
+        folder::detect_layout(dir, &display(dir)).map_err(|p| invalid(vec![p]))?
+    } else {
+        None
+    };
+    let version = next_version(&migrations, now_utc());
+    let files =
+        layout::new_migration_files(layout.unwrap_or_default(), &version, description, down);
     let relocked = if dir.join(lock::FILE_NAME).exists() {
         Some(write_lock(dir, &migrations)?)
     } else {
@@ -69,18 +76,16 @@ pub(crate) fn new(dir: &Path, description: &str, down: bool) -> Result<Outcome, 
     };
     fs::create_dir_all(dir)
         .map_err(|e| Failure::usage(format!("cannot create {}: {e}", display(dir))))?;
-    let files = if down {
-        vec![
-            (format!("{stem}.up.sql"), "up"),
-            (format!("{stem}.down.sql"), "down"),
-        ]
-    } else {
-        vec![(format!("{stem}.sql"), "up")]
-    };
     let mut created = Vec::new();
-    for (file, direction) in files {
+    for layout::NewFile { path: file, down } in files {
         let path = dir.join(&file);
+        let direction = if down { "down" } else { "up" };
         let header = format!("-- {description} ({direction}). Write the SQL below this line.\n");
+        // Prisma and diesel migrations are directories.
+        if let Some(parent) = path.parent() {
+            fs::create_dir_all(parent)
+                .map_err(|e| Failure::usage(format!("cannot create {}: {e}", parent.display())))?;
+        }
         fs::write(&path, header)
             .map_err(|e| Failure::usage(format!("cannot write {}: {e}", path.display())))?;
         created.push(format!("{}/{file}", display(dir)));
@@ -146,18 +151,9 @@ fn next_version(migrations: &[SourceMigration], now: String) -> String {
     let Some(last) = migrations.last() else {
         return "0001".to_owned();
     };
-    let text = last
-        .up
-        .path
-        .file_name()
-        .and_then(|name| name.to_str())
-        .and_then(|name| name.split_once('_'))
-        .map_or_else(
-            || last.version.to_string(),
-            |(version, _)| version.to_owned(),
-        );
+    let text = &last.version_text;
     let next = last.version.saturating_add(1);
-    if is_timestamp(&text) {
+    if is_timestamp(text) {
         // Clocks disagree between machines; never go backwards.
         return match now.parse::<i64>() {
             Ok(now) if now > last.version => now.to_string(),
@@ -241,6 +237,41 @@ mod tests {
             "20240102150406",
             "never backwards"
         );
+    }
+
+    #[test]
+    fn new_continues_the_folders_layout() {
+        let cases: [(&[&str], &str); 3] = [
+            (
+                &["migration_lock.toml", "0001_init/migration.sql"],
+                "0002_add_tags/migration.sql",
+            ),
+            (&["V1__init.sql", "U1__init.sql"], "V2__add_tags.sql"),
+            (
+                &["1_init/up.sql", "1_init/metadata.toml"],
+                "2_add_tags/up.sql",
+            ),
+        ];
+        for (existing, expected) in cases {
+            let dir = tempfile::tempdir().unwrap();
+            for name in existing {
+                let path = dir.path().join(name);
+                fs::create_dir_all(path.parent().unwrap()).unwrap();
+                let content = match *name {
+                    "1_init/metadata.toml" => "run_in_transaction = true",
+                    _ => "SELECT 1;",
+                };
+                fs::write(path, content).unwrap();
+            }
+            new(dir.path(), "add_tags", false).unwrap();
+            let created = dir.path().join(expected);
+            assert!(
+                fs::read_to_string(&created)
+                    .unwrap()
+                    .starts_with("-- add_tags (up)"),
+                "{expected}"
+            );
+        }
     }
 
     #[test]
