@@ -115,7 +115,7 @@ fn judge(control: &Control, open: &mut Vec<String>) -> Option<String> {
                     _ => "ROLLBACK TO",
                 };
                 return Some(format!(
-                    "{command} {name} names no savepoint that this migration has open at that point, so it would fail at run time or act on a savepoint outside the migration; open it with `SAVEPOINT {name}` earlier in this file, or {WAY_OUT}"
+                    "savepoint `{name}` is not open in this migration at this {command} (it was never opened here, or was already released), so the {command} would fail at run time or act on a savepoint outside the migration; open it with `SAVEPOINT {name}` earlier in this file, remove the {command}, or run the migration outside a transaction with `-- migrate:no-transaction`"
                 ));
             };
             // RELEASE ends the savepoint and every later one; ROLLBACK TO
@@ -398,11 +398,15 @@ mod tests {
         let messages = escapes(sql, &lex(sql, Flavor::Sqlite), Flavor::Sqlite);
         assert!(
             messages[0].message.starts_with(
-                "RELEASE migrate_outer names no savepoint that this migration has open"
+                "savepoint `migrate_outer` is not open in this migration at this RELEASE"
             ),
             "{messages:#?}"
         );
-        assert!(messages[1].message.starts_with("ROLLBACK TO nowhere"));
+        assert!(
+            messages[1].message.starts_with(
+                "savepoint `nowhere` is not open in this migration at this ROLLBACK TO"
+            )
+        );
     }
 
     #[test]

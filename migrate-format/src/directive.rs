@@ -184,6 +184,11 @@ fn section_marker(text: &str) -> Option<String> {
         (head.eq_ignore_ascii_case(tool) && ends).then_some((tool, after.trim()))
     })?;
     let marker = format!("-- +{tool} {rest}");
+    let tool_name = if tool == "migrate" {
+        "sql-migrate"
+    } else {
+        tool
+    };
     let marker = marker.trim_end();
     let section = rest.split_whitespace().next().unwrap_or_default();
     let split = format!(
@@ -196,15 +201,15 @@ fn section_marker(text: &str) -> Option<String> {
             ""
         };
         format!(
-            "`{marker}` marks a section of a {tool} file, and migrate would run the whole file, the down section right after the up one; {split}{no_transaction}"
+            "`{marker}` marks a section of a {tool_name} file, and migrate would run the whole file, the down section right after the up one; {split}{no_transaction}"
         )
     } else if rest.eq_ignore_ascii_case("NO TRANSACTION") {
         format!(
-            "`{marker}` is {tool}'s directive and would be ignored here; write `-- migrate:no-transaction`"
+            "`{marker}` is {tool_name}'s directive and would be ignored here; write `-- migrate:no-transaction`"
         )
     } else {
         format!(
-            "`{marker}` is a {tool} marker, which migrate would ignore (it finds statement boundaries itself); remove it, and if the file has `-- +{tool} Down`, {split}"
+            "`{marker}` is a {tool_name} marker, which migrate would ignore (it finds statement boundaries itself); remove it, and if the file has `-- +{tool} Down`, {split}"
         )
     };
     Some(message)
@@ -307,6 +312,10 @@ mod tests {
         let errors = directives(sql_migrate).unwrap_err();
         assert_eq!(errors.len(), 2, "{errors:#?}");
         assert!(errors[0].contains("`-- +migrate Up`"), "{errors:#?}");
+        assert!(
+            errors[0].contains("a section of a sql-migrate file"),
+            "{errors:#?}"
+        );
         assert!(errors[0].ends_with("start the up file with `-- migrate:no-transaction`"));
         let no_transaction = directives("-- +goose NO TRANSACTION\nVACUUM;").unwrap_err();
         assert!(no_transaction[0].contains("write `-- migrate:no-transaction`"));

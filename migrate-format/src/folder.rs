@@ -223,6 +223,10 @@ fn check_script(
             .map(|error| Problem::at(display, sql, error.offset, error.message))
             .collect::<Vec<_>>()
     })?;
+    let outside_transaction = directives.no_transaction || outside_transaction;
+    if flavor == Flavor::Generic && outside_transaction {
+        split_by_both_engines(display, sql)?;
+    }
     if lexed.statements.is_empty() {
         let what = if sql.trim().is_empty() {
             "is empty"
@@ -234,7 +238,7 @@ fn check_script(
             format!("{what}: a migration needs at least one SQL statement"),
         )]);
     }
-    if !(directives.no_transaction || outside_transaction) {
+    if !outside_transaction {
         let escapes = control::escapes(sql, &lexed, flavor);
         if !escapes.is_empty() {
             return Err(escapes
@@ -244,6 +248,27 @@ fn check_script(
         }
     }
     Ok(directives)
+}
+
+/// A migration that runs outside a transaction is split into statements at
+/// run time, with the rules of the engine it runs on. Without a dialect that
+/// engine is unknown, so both engines' rules must read the script to its
+/// end: where one stopped at an unterminated token, the runtime would drop
+/// the rest of the script.
+fn split_by_both_engines(display: &str, sql: &str) -> Result<(), Vec<Problem>> {
+    for (flavor, engine) in [(Flavor::Sqlite, "SQLite"), (Flavor::Postgres, "PostgreSQL")] {
+        if let Some(error) = lexer::lex(sql, flavor).error {
+            return Err(vec![Problem::at(
+                display,
+                sql,
+                error.offset,
+                format!(
+                    "{error} under {engine}'s rules, with which this `no-transaction` migration is split into statements when it runs on {engine}; close it, or name the engine with `dialect = \"…\"` if the migration never runs on {engine}"
+                ),
+            )]);
+        }
+    }
+    Ok(())
 }
 
 /// A folder's entries, with the files of each subfolder.
@@ -513,8 +538,8 @@ fn refuse_directory(layout: Layout, entry: &Listed, display: &str, named: &mut N
         named.problems.push(Problem::in_file(
             &join(display, &sign.path),
             format!(
-                "a migration of {}, in a folder read as {}, where it would not run; move it to the folder's layout, or remove it",
-                sign.layout.shape(),
+                "a {} migration, in a folder read as {}, where it would not run; move it to the folder's layout, or remove it",
+                sign.layout.title(),
                 layout.shape()
             ),
         ));
@@ -639,7 +664,7 @@ fn empty_folder(display: &str, layout: Layout, entries: &[Listed]) -> Problem {
         .map(|entry| entry.name.as_str())
         .collect();
     let hint = if subfolders.is_empty() || layout.uses_directories() {
-        format!("; add a migration such as `{example}`")
+        format!("; add a file such as `{example}`")
     } else {
         format!(
             "; migrations are `.sql` files directly in the folder, and its subfolders ({}) hold no migration: a Prisma one is `<version>_<name>/migration.sql`, a diesel one `<version>_<name>/up.sql`",
@@ -795,6 +820,44 @@ mod tests {
     }
 
     #[test]
+    fn without_a_dialect_either_engines_sql_is_accepted() {
+        let dir = folder(&[
+            (
+                "1_sqlite.sql",
+                b"/* SQLite's comments do not nest: /* */\nSELECT 1;",
+            ),
+            ("2_postgres.sql", b"SELECT ARRAY['a]'];"),
+            (
+                "3_postgres.sql",
+                b"CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END; $$ LANGUAGE plpgsql;",
+            ),
+        ]);
+        assert_eq!(load(dir.path(), "m", Flavor::Generic).unwrap().len(), 3);
+        // Each engine's own rules refuse the other's.
+        assert!(load(dir.path(), "m", Flavor::Sqlite).is_err());
+        assert!(load(dir.path(), "m", Flavor::Postgres).is_err());
+    }
+
+    #[test]
+    fn without_a_dialect_a_no_transaction_migration_must_split_under_both_engines() {
+        let found = problems(&[(
+            "1_a.sql",
+            b"-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\nSELECT ARRAY['a]'];\nSELECT 3;",
+        )]);
+        assert_eq!(
+            found,
+            [
+                "migrations/1_a.sql:3:17: unterminated string: this `'` is never closed under SQLite's rules, with which this `no-transaction` migration is split into statements when it runs on SQLite; close it, or name the engine with `dialect = \"…\"` if the migration never runs on SQLite"
+            ]
+        );
+        let dir = folder(&[(
+            "1_a.sql",
+            b"-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON t (a);\nSELECT ARRAY['a]'];",
+        )]);
+        assert!(load(dir.path(), "m", Flavor::Postgres).is_ok());
+    }
+
+    #[test]
     fn nul_bytes_are_refused_where_they_are() {
         let found = problems(&[(
             "1_a.sql",
@@ -913,8 +976,9 @@ mod tests {
         ));
         let as_flat = tree_problems(&entries, Some(Layout::Flat));
         assert!(
-            as_flat[0]
-                .starts_with("migrations/0002_b/migration.sql: a migration of Prisma directories"),
+            as_flat[0].starts_with(
+                "migrations/0002_b/migration.sql: a Prisma migration, in a folder read as"
+            ),
             "{as_flat:#?}"
         );
     }

@@ -202,7 +202,7 @@ pub const DIESEL_METADATA: &str = "metadata.toml";
 pub fn mixed_message(signs: &[Sign]) -> String {
     let listed: Vec<String> = signs
         .iter()
-        .map(|sign| format!("`{}` ({})", sign.path, sign.layout.shape()))
+        .map(|sign| format!("`{}` ({})", sign.path, sign.layout.name()))
         .collect();
     format!(
         "the folder mixes layouts: {}; keep one layout, or choose it with the macro's `layout = \"…\"` argument ({}) to have every entry that does not fit it reported",
@@ -349,7 +349,7 @@ pub fn classify_directory_file(layout: Layout, file_name: &str) -> DirectoryFile
 pub fn unexpected_file_message(layout: Layout) -> String {
     format!(
         "a {} migration directory holds `{}` and optionally `down.sql`; this file would not run, so rename or remove it",
-        layout_title(layout),
+        layout.title(),
         layout.up_file().unwrap_or("up.sql")
     )
 }
@@ -369,22 +369,25 @@ pub fn missing_up_message(layout: Layout, files: &[String]) -> String {
         Some(other) => format!(
             "; it has `{}`, as in a {} folder",
             other.up_file().unwrap_or_default(),
-            layout_title(other)
+            other.title()
         ),
         None => String::new(),
     };
     format!(
         "the migration directory has no `{up}`: in a {} folder every directory is a migration{hint}",
-        layout_title(layout)
+        layout.title()
     )
 }
 
-fn layout_title(layout: Layout) -> &'static str {
-    match layout {
-        Layout::Flat => "flat",
-        Layout::Prisma => "Prisma",
-        Layout::Diesel => "diesel",
-        Layout::Flyway => "Flyway",
+impl Layout {
+    /// The layout's name in a sentence: "a Prisma migration".
+    pub fn title(self) -> &'static str {
+        match self {
+            Layout::Flat => "flat",
+            Layout::Prisma => "Prisma",
+            Layout::Diesel => "diesel",
+            Layout::Flyway => "Flyway",
+        }
     }
 }
 
@@ -581,7 +584,9 @@ mod tests {
         );
         let message = mixed_message(&signs);
         assert!(
-            message.starts_with("the folder mixes layouts: `0001_a.sql` (`<version>_<description>.sql` files) and `0002_b/migration.sql` (Prisma directories"),
+            message.starts_with(
+                "the folder mixes layouts: `0001_a.sql` (flat) and `0002_b/migration.sql` (prisma) and `V4__d.sql` (flyway); keep one layout"
+            ),
             "{message}"
         );
         assert!(message.contains("`layout = \"…\"`"), "{message}");

@@ -177,7 +177,11 @@ fn the_transaction_is_the_runtimes() {
         vacuum,
         ["migrations/2_vacuum.sql:1:1: cannot VACUUM from within a transaction"]
     );
-    let commit = sqlite(&[USERS, ("2_commit.sql", "DELETE FROM users;\nCOMMIT;")]);
+    // The folder check refuses a COMMIT before the dry run sees it, so the
+    // dry run's own guard is tested on a migration edited after loading.
+    let mut edited = folder(&[USERS, ("2_commit.sql", "DELETE FROM users;")], Flavor::Sqlite);
+    edited[1].up.sql.push_str("\nCOMMIT;");
+    let commit = messages(&check_sqlite(&edited));
     assert!(
         commit[0].starts_with("migrations/2_commit.sql:2:1: COMMIT would end the transaction"),
         "{commit:?}"

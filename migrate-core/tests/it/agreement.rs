@@ -48,7 +48,7 @@ fn a_chosen_layout_reads_what_detection_reads() -> migrate_core::Result<()> {
     assert!(
         as_flat
             .to_string()
-            .contains("0001_initial_schema/migration.sql: a migration of Prisma directories"),
+            .contains("0001_initial_schema/migration.sql: a Prisma migration, in a folder read as"),
         "{as_flat}"
     );
     Ok(())
