@@ -15,6 +15,9 @@
 //! - Files that do not end in `.sql`, and hidden files, are ignored. A `.sql`
 //!   file whose name does not fit is an error, never skipped.
 //! - Directives are `-- migrate:<name>` lines before the first statement.
+//! - Prisma, diesel and Flyway folders are read as they are; see [`layout`].
+//! - A migration that runs in a transaction may not end or escape it; see
+//!   [`control`].
 //! - An optional `migrate.lock` pins the checksums of released migrations;
 //!   see [`lock`].
 
