@@ -179,7 +179,10 @@ fn the_transaction_is_the_runtimes() {
     );
     // The folder check refuses a COMMIT before the dry run sees it, so the
     // dry run's own guard is tested on a migration edited after loading.
-    let mut edited = folder(&[USERS, ("2_commit.sql", "DELETE FROM users;")], Flavor::Sqlite);
+    let mut edited = folder(
+        &[USERS, ("2_commit.sql", "DELETE FROM users;")],
+        Flavor::Sqlite,
+    );
     edited[1].up.sql.push_str("\nCOMMIT;");
     let commit = messages(&check_sqlite(&edited));
     assert!(
