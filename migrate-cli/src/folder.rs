@@ -164,7 +164,9 @@ fn next_version(migrations: &[SourceMigration], now: String) -> String {
 }
 
 fn is_timestamp(version: &str) -> bool {
-    version.len() == 14 && (version.starts_with("19") || version.starts_with("20"))
+    // diesel's `00000000000000_diesel_initial_setup` starts a folder of timestamps.
+    let diesel_setup = version.bytes().all(|b| b == b'0');
+    version.len() == 14 && (version.starts_with("19") || version.starts_with("20") || diesel_setup)
 }
 
 /// The current UTC time as `YYYYMMDDHHMMSS`.
@@ -236,6 +238,19 @@ mod tests {
             next_version(&stamped, "20200101000000".into()),
             "20240102150406",
             "never backwards"
+        );
+    }
+
+    #[test]
+    fn after_diesels_initial_setup_come_timestamps() {
+        let dir = tempfile::tempdir().unwrap();
+        let setup = dir.path().join("00000000000000_diesel_initial_setup");
+        fs::create_dir(&setup).unwrap();
+        fs::write(setup.join("up.sql"), "SELECT 1;").unwrap();
+        let migrations = load(dir.path()).unwrap();
+        assert_eq!(
+            next_version(&migrations, "20260101000000".into()),
+            "20260101000000"
         );
     }
 

@@ -447,8 +447,8 @@ pub struct NewFile {
 /// The files of a new migration in a layout, given its version as it
 /// should be written (`0002`, `20240102150405`) and its description.
 ///
-/// A diesel version that is a 14-digit date-time is written as diesel's
-/// generator writes it, `2024-01-02-150405`. diesel always has a down
+/// A diesel version that is a 14-digit date-time (from 1900 to 2099) is
+/// written as diesel's generator writes it, `2024-01-02-150405`. diesel always has a down
 /// file; the others have one when `down` is set.
 pub fn new_migration_files(
     layout: Layout,
@@ -480,7 +480,9 @@ pub fn new_migration_files(
 }
 
 fn diesel_version(version: &str) -> String {
-    let is_date_time = version.len() == 14 && version.bytes().all(|b| b.is_ascii_digit());
+    let is_date_time = version.len() == 14
+        && version.bytes().all(|b| b.is_ascii_digit())
+        && (version.starts_with("19") || version.starts_with("20"));
     if is_date_time {
         format!(
             "{}-{}-{}-{}",
