@@ -59,16 +59,29 @@ pub(crate) fn progress(event: Progress<'_>, json: bool) {
         return;
     }
     let mut stderr = std::io::stderr().lock();
+    // Migrations that share a transaction start and commit together: a
+    // lone migration gets one line, a batch a heading and a line each once
+    // it committed.
     let _ = match event {
-        Progress::Started(migration) => {
-            write!(
+        Progress::Started([migration]) => write!(
+            stderr,
+            "  {} {} ... ",
+            migration.version(),
+            migration.description()
+        ),
+        Progress::Started(migrations) => writeln!(
+            stderr,
+            "  {} migrations in one transaction:",
+            migrations.len()
+        ),
+        Progress::Finished([applied]) => writeln!(stderr, "done ({:.1?})", applied.duration),
+        Progress::Finished(applied) => applied.iter().try_for_each(|applied| {
+            writeln!(
                 stderr,
-                "  {} {} ... ",
-                migration.version(),
-                migration.description()
+                "  {} {} ... done ({:.1?})",
+                applied.version, applied.description, applied.duration
             )
-        }
-        Progress::Finished(applied) => writeln!(stderr, "done ({:.1?})", applied.duration),
+        }),
         _ => Ok(()),
     };
     let _ = stderr.flush();
@@ -183,7 +196,7 @@ fn report_json(report: &Report) -> String {
         _ => "unknown",
     };
     let migrations: Vec<String> = report
-        .applied()
+        .migrations()
         .iter()
         .map(|a| {
             format!(

@@ -5,8 +5,13 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 /// The error of a database driver, boxed so that this enum does not depend on
-/// which backends are enabled. It is a [`rusqlite::Error`] or a
-/// [`tokio_postgres::Error`]; `downcast_ref` gets it back.
+/// which drivers are enabled. From the built-in drivers it is a
+/// `rusqlite::Error` or a `tokio_postgres::Error`, which `downcast_ref` gets
+/// back; from a driver of your own (see [`driver`](crate::driver)), its
+/// own error type; and a [`Misconfigured`] when the database is set up in a
+/// way migrate cannot work with. Nothing else is ever boxed into it: when
+/// the database answers something migrate cannot read, the error is
+/// [`Error::UnexpectedAnswer`].
 pub type DriverError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong while checking or applying migrations.
@@ -103,7 +108,26 @@ pub enum Error {
         /// Its up file, when the binary has it.
         file: Option<String>,
         /// Why it cannot be reverted.
-        reason: &'static str,
+        reason: Irreversibility,
+    },
+
+    /// A `no-transaction` script cannot be split into statements with the
+    /// database's rules (a string or comment that never ends), so running it
+    /// one statement at a time would drop what follows. Nothing was run.
+    #[error(
+        "migration {version} ({file}) line {line}, column {column}: {reason}, so it cannot be split into statements to run outside a transaction; nothing was run"
+    )]
+    Unsplittable {
+        /// The migration's version.
+        version: i64,
+        /// The script's file.
+        file: String,
+        /// The 1-based line where the unterminated token starts.
+        line: usize,
+        /// The 1-based column where it starts.
+        column: usize,
+        /// What never ends.
+        reason: String,
     },
 
     /// A version was named that this binary has no migration for.
@@ -182,13 +206,69 @@ pub enum Error {
         #[source]
         source: DriverError,
     },
+
+    /// The database answered something migrate cannot read: a history row
+    /// edited into another shape, or a driver that breaks its contract.
+    #[error("unexpected answer from the database while {action}: {found}")]
+    UnexpectedAnswer {
+        /// What the runner was doing.
+        action: String,
+        /// What it found.
+        found: String,
+    },
+}
+
+/// A database set up in a way migrate cannot work with, such as a
+/// `search_path` naming no schema that exists. It is the
+/// [`source`](std::error::Error::source) of an [`Error::Database`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Misconfigured {
+    /// What is wrong, and what to do.
+    pub problem: String,
+}
+
+impl fmt::Display for Misconfigured {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.problem)
+    }
+}
+
+impl std::error::Error for Misconfigured {}
+
+/// Why a migration cannot be rolled back.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Irreversibility {
+    /// The migration has no `.down.sql` file.
+    NoDownScript,
+    /// The migration is applied but missing from this binary, so its down
+    /// script is unknown.
+    MissingFromBinary,
+}
+
+impl fmt::Display for Irreversibility {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Irreversibility::NoDownScript => "it has no .down.sql file",
+            Irreversibility::MissingFromBinary => {
+                "it is applied but missing from this binary, so its down script is unknown"
+            }
+        })
+    }
 }
 
 impl Error {
-    pub(crate) fn database(action: impl Into<String>, source: impl Into<DriverError>) -> Error {
+    pub(crate) fn database(action: impl Into<String>, source: DriverError) -> Error {
         Error::Database {
             action: action.into(),
-            source: source.into(),
+            source,
+        }
+    }
+
+    pub(crate) fn unexpected(action: impl Into<String>, found: impl Into<String>) -> Error {
+        Error::UnexpectedAnswer {
+            action: action.into(),
+            found: found.into(),
         }
     }
 }
@@ -199,6 +279,7 @@ impl Error {
 /// migrations may not see other roles' sessions (it needs `pg_read_all_stats`
 /// or to be the same role), or when the holder is not a client backend.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct LockHolder {
     /// The backend's process id, for `pg_terminate_backend`.
     pub pid: i32,

@@ -79,6 +79,9 @@
 #[allow(unused_extern_crates)]
 extern crate self as migrate_core;
 
+mod dialect;
+pub mod driver;
+mod engine;
 mod error;
 mod history;
 mod lifecycle;
@@ -91,9 +94,10 @@ mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 
-pub use error::{DriverError, Error, LockHolder, Result};
+pub use engine::{Operation, Output};
+pub use error::{DriverError, Error, Irreversibility, LockHolder, Misconfigured, Result};
 pub use lifecycle::{Resolution, Rollback};
-pub use migrate_format::Checksum;
+pub use migrate_format::{Checksum, Layout};
 pub use migration::{Migration, Migrations, Script};
 pub use report::{Action, Applied, Report, State, Status, StatusEntry};
 pub use runner::{DEFAULT_TABLE, Progress, Runner, TransactionMode};

@@ -7,11 +7,11 @@ use crate::Migration;
 use crate::history::HistoryRow;
 use crate::plan::{Reconciled, is_drifted, reconcile};
 
-/// What a run did.
+/// What a run did: which migrations it applied, reverted or recorded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Report {
     action: Action,
-    applied: Vec<Applied>,
+    migrations: Vec<Applied>,
     elapsed: Duration,
 }
 
@@ -27,8 +27,9 @@ pub enum Action {
     Baseline,
 }
 
-/// One migration that a run applied.
+/// One migration that a run acted on, and how long its script took.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct Applied {
     /// Its version.
     pub version: i64,
@@ -36,7 +37,8 @@ pub struct Applied {
     pub description: String,
     /// Its up file.
     pub file: String,
-    /// How long its SQL took.
+    /// How long its script took: as the database measured it where it can
+    /// (PostgreSQL), else as the runner did. Zero for a baseline.
     pub duration: Duration,
 }
 
@@ -52,16 +54,21 @@ impl Applied {
 }
 
 impl Report {
-    pub(crate) fn new(applied: Vec<Applied>, elapsed: Duration) -> Report {
-        Report::of(Action::Apply, applied, elapsed)
+    pub(crate) fn new(applied: Vec<Applied>) -> Report {
+        Report::of(Action::Apply, applied)
     }
 
-    pub(crate) fn of(action: Action, applied: Vec<Applied>, elapsed: Duration) -> Report {
+    pub(crate) fn of(action: Action, migrations: Vec<Applied>) -> Report {
         Report {
             action,
-            applied,
-            elapsed,
+            migrations,
+            elapsed: Duration::ZERO,
         }
+    }
+
+    pub(crate) fn with_elapsed(mut self, elapsed: Duration) -> Report {
+        self.elapsed = elapsed;
+        self
     }
 
     /// What kind of run this was.
@@ -69,18 +76,48 @@ impl Report {
         self.action
     }
 
-    /// The migrations the run applied, in order; for a rollback, the ones it
-    /// reverted, newest first; for a baseline, the ones it recorded.
+    /// Every migration the run acted on, in the order it did: applied
+    /// oldest first, reverted newest first, or recorded by a baseline.
+    pub fn migrations(&self) -> &[Applied] {
+        &self.migrations
+    }
+
+    /// The migrations the run applied, in order; empty for a rollback or a
+    /// baseline.
     pub fn applied(&self) -> &[Applied] {
-        &self.applied
+        self.of_action(Action::Apply)
     }
 
-    /// Whether the run had nothing to do.
+    /// The migrations a rollback reverted, newest first.
+    pub fn reverted(&self) -> &[Applied] {
+        self.of_action(Action::Rollback)
+    }
+
+    /// The migrations a baseline recorded as applied without running them.
+    pub fn recorded(&self) -> &[Applied] {
+        self.of_action(Action::Baseline)
+    }
+
+    fn of_action(&self, action: Action) -> &[Applied] {
+        if self.action == action {
+            &self.migrations
+        } else {
+            &[]
+        }
+    }
+
+    /// Whether a run found the database up to date and applied nothing.
+    /// False for a rollback or a baseline, which are not runs.
     pub fn was_up_to_date(&self) -> bool {
-        self.applied.is_empty()
+        self.action == Action::Apply && self.migrations.is_empty()
     }
 
-    /// How long the whole run took, checks included.
+    /// Whether the operation changed nothing.
+    pub fn is_empty(&self) -> bool {
+        self.migrations.is_empty()
+    }
+
+    /// How long the whole operation took, checks included.
     pub fn elapsed(&self) -> Duration {
         self.elapsed
     }
@@ -93,7 +130,7 @@ impl fmt::Display for Report {
             Action::Rollback => "rolled back",
             Action::Baseline => "baselined",
         };
-        if self.applied.is_empty() {
+        if self.migrations.is_empty() {
             return match self.action {
                 Action::Apply => write!(f, "the database is up to date ({:.1?})", self.elapsed),
                 _ => write!(
@@ -103,14 +140,14 @@ impl fmt::Display for Report {
                 ),
             };
         }
-        let plural = if self.applied.len() == 1 { "" } else { "s" };
+        let plural = if self.migrations.len() == 1 { "" } else { "s" };
         write!(
             f,
             "{verb} {} migration{plural} in {:.1?}",
-            self.applied.len(),
+            self.migrations.len(),
             self.elapsed
         )?;
-        for applied in &self.applied {
+        for applied in &self.migrations {
             write!(
                 f,
                 "\n  {} {} ({:.1?})",
@@ -130,6 +167,7 @@ pub struct Status {
 
 /// One migration's state.
 #[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct StatusEntry {
     /// The version.
     pub version: i64,
