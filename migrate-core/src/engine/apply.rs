@@ -13,7 +13,7 @@ use crate::driver::{FailureKind, Marker, Piece, Purpose};
 use crate::history::{HistoryRow, Ledger};
 use crate::plan::plan;
 use crate::report::{Applied, Status};
-use crate::{Error, Migration, Progress, Result, TransactionMode};
+use crate::{Error, Migration, Progress, Result, Script, TransactionMode};
 
 /// How often to look again, under a lock of the transaction scope, while
 /// another process runs a `no-transaction` migration outside it.
@@ -191,27 +191,53 @@ async fn apply_batch(
     snapshot: &Snapshot,
 ) -> Result<Vec<Applied>> {
     let mut ledger = Ledger::of(&snapshot.history);
-    let mut body: Vec<Piece> = cx.sql.start_clock().into_iter().map(Piece::plain).collect();
-    for (index, migration) in batch.iter().enumerate() {
+    let scripts: Vec<(&Migration, &Script)> = batch.iter().map(|m| (*m, m.up())).collect();
+    let body = batch_body(cx, &scripts, |index| {
+        let migration = batch[index];
+        ledger.finished(migration.version(), migration.checksum());
         let since = match index {
             0 => Since::Start(snapshot.now.clone()),
             _ => Since::Version(batch[index - 1].version()),
         };
-        body.push(Piece::plain(migration.up().sql()));
-        body.push(Piece::marker(cx.sql.insert_applied(migration, &since)));
-        ledger.finished(migration.version(), migration.checksum());
+        cx.sql.insert_applied(migration, &since)
+    });
+    let body = [body, fingerprint(cx, &snapshot.stored, &ledger)].concat();
+    run_batch(cx, &scripts, body).await
+}
+
+/// The pieces of a batch: the clock, if the engine needs one, then each
+/// script followed by its marker.
+pub(super) fn batch_body(
+    cx: &Cx<'_, '_>,
+    scripts: &[(&Migration, &Script)],
+    mut marker: impl FnMut(usize) -> String,
+) -> Vec<Piece> {
+    let mut body: Vec<Piece> = cx.sql.start_clock().into_iter().map(Piece::plain).collect();
+    for (index, (_, script)) in scripts.iter().enumerate() {
+        body.push(Piece::plain(script.sql()));
+        body.push(Piece::marker(marker(index)));
     }
-    body.extend(fingerprint(cx, &snapshot.stored, &ledger));
+    body
+}
+
+/// Runs `body` as one transaction that runs `scripts`, and tells how long
+/// each took. A failure names the script its marker had not yet passed.
+pub(super) async fn run_batch(
+    cx: &mut Cx<'_, '_>,
+    scripts: &[(&Migration, &Script)],
+    body: Vec<Piece>,
+) -> Result<Vec<Applied>> {
     let pieces = cx.transaction(body);
-    cx.progress(Progress::Started(batch));
+    let migrations: Vec<&Migration> = scripts.iter().map(|(migration, _)| *migration).collect();
+    cx.progress(Progress::Started(&migrations));
     let executed = cx
         .execute(Purpose::Batch, pieces)
         .await
         .map_err(|failure| {
-            let failed = batch[failure.markers.len().min(batch.len() - 1)];
-            script_failed(failed, failed.file(), None, failure)
+            let (migration, script) = scripts[failure.markers.len().min(scripts.len() - 1)];
+            script_failed(migration, script.file(), None, failure)
         })?;
-    let applied = completed(batch, &executed.markers)?;
+    let applied = completed(&migrations, &executed.markers)?;
     cx.progress(Progress::Finished(&applied));
     Ok(applied)
 }

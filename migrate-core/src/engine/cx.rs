@@ -126,6 +126,16 @@ impl<'r, 'm> Cx<'r, 'm> {
         pieces
     }
 
+    /// Runs `body` as one transaction that changes the history; `action`
+    /// names it in an error.
+    pub(crate) async fn record(&mut self, body: Vec<Piece>, action: String) -> Result<()> {
+        let pieces = self.transaction(body);
+        self.execute(Purpose::Record, pieces)
+            .await
+            .map(drop)
+            .map_err(|failure| database(action, failure))
+    }
+
     /// Reads the history without the lock, or `None` when the table does
     /// not exist yet.
     pub(crate) async fn read_history(&self, columns: Columns) -> Result<Option<Vec<HistoryRow>>> {

@@ -5,11 +5,11 @@ use std::slice;
 
 use migrate_format::checksum::{self, Checksum};
 
-use super::apply::{batch_len, completed, fingerprint};
-use super::cx::{Cx, database, script_failed};
+use super::apply::{batch_body, batch_len, fingerprint, run_batch};
+use super::cx::Cx;
 use super::lock::Snapshot;
 use super::no_transaction::{run_statements, split};
-use crate::driver::{Piece, Purpose};
+use crate::driver::Piece;
 use crate::history::{HistoryRow, Ledger};
 use crate::lifecycle::{plan_baseline, plan_repair, plan_resolve, plan_rollback};
 use crate::report::{Action, Applied, Report};
@@ -57,26 +57,13 @@ async fn revert_batch(
     ledger: &mut Ledger,
     batch: &[(&Migration, &Script)],
 ) -> Result<Vec<Applied>> {
-    let mut body: Vec<Piece> = cx.sql.start_clock().into_iter().map(Piece::plain).collect();
-    for (migration, down) in batch {
-        body.push(Piece::plain(down.sql()));
-        body.push(Piece::marker(cx.sql.delete_reverted(migration.version())));
-        ledger.remove(migration.version());
-    }
-    body.extend(fingerprint(cx, &snapshot.stored, ledger));
-    let pieces = cx.transaction(body);
-    let migrations: Vec<&Migration> = batch.iter().map(|(migration, _)| *migration).collect();
-    cx.progress(Progress::Started(&migrations));
-    let executed = cx
-        .execute(Purpose::Batch, pieces)
-        .await
-        .map_err(|failure| {
-            let (migration, down) = batch[failure.markers.len().min(batch.len() - 1)];
-            script_failed(migration, down.file(), None, failure)
-        })?;
-    let reverted = completed(&migrations, &executed.markers)?;
-    cx.progress(Progress::Finished(&reverted));
-    Ok(reverted)
+    let body = batch_body(cx, batch, |index| {
+        let version = batch[index].0.version();
+        ledger.remove(version);
+        cx.sql.delete_reverted(version)
+    });
+    let body = [body, fingerprint(cx, &snapshot.stored, ledger)].concat();
+    run_batch(cx, batch, body).await
 }
 
 /// Runs a `no-transaction` down script statement by statement, then removes
@@ -91,27 +78,20 @@ async fn revert_outside_transaction(
 ) -> Result<Applied> {
     let statements = split(cx, migration, down)?;
     if cx.open {
-        let pieces = cx.transaction(fingerprint(cx, &snapshot.stored, ledger));
-        cx.execute(Purpose::Record, pieces)
-            .await
-            .map_err(|failure| database("committing", failure))?;
+        let commit = fingerprint(cx, &snapshot.stored, ledger);
+        cx.record(commit, "committing".to_owned()).await?;
     }
     cx.progress(Progress::Started(slice::from_ref(&migration)));
     let elapsed = run_statements(cx, migration, down, &statements, false).await?;
     ledger.remove(migration.version());
     let mut body = vec![Piece::plain(cx.sql.delete(migration.version()))];
     body.extend(fingerprint(cx, &snapshot.stored, ledger));
-    let pieces = cx.transaction(body);
-    cx.execute(Purpose::Record, pieces)
-        .await
-        .map_err(|failure| {
-            let action = format!(
-                "removing migration {} from {}",
-                migration.version(),
-                cx.sql.table().plain()
-            );
-            database(action, failure)
-        })?;
+    let action = format!(
+        "removing migration {} from {}",
+        migration.version(),
+        cx.sql.table().plain()
+    );
+    cx.record(body, action).await?;
     let reverted = Applied::new(migration, elapsed);
     cx.progress(Progress::Finished(slice::from_ref(&reverted)));
     Ok(reverted)
@@ -132,7 +112,7 @@ pub(super) async fn baseline(cx: &mut Cx<'_, '_>, version: i64) -> Result<Report
         let mut body = vec![Piece::plain(cx.sql.insert(&baseline, true))];
         body.extend(fingerprint(cx, &snapshot.stored, &ledger));
         let action = format!("recording the baseline in {}", cx.sql.table().plain());
-        record(cx, body, action).await?;
+        cx.record(body, action).await?;
         Ok(baseline
             .iter()
             .map(|m| Applied::new(m, Default::default()))
@@ -157,7 +137,8 @@ pub(super) async fn repair(cx: &mut Cx<'_, '_>, version: i64) -> Result<bool> {
             cx.sql.restamp(version, &migration.checksum_hex()),
         )];
         body.extend(fingerprint(cx, &snapshot.stored, &ledger));
-        record(cx, body, format!("re-stamping migration {version}")).await?;
+        cx.record(body, format!("re-stamping migration {version}"))
+            .await?;
         Ok(true)
     }
     .await;
@@ -186,19 +167,11 @@ pub(super) async fn resolve(
         };
         let mut body = vec![Piece::plain(change)];
         body.extend(fingerprint(cx, &snapshot.stored, &ledger));
-        record(cx, body, format!("resolving migration {version}")).await
+        cx.record(body, format!("resolving migration {version}"))
+            .await
     }
     .await;
     cx.release(&lock, result).await
-}
-
-/// Runs `body` as one transaction that changes the history.
-async fn record(cx: &mut Cx<'_, '_>, body: Vec<Piece>, action: String) -> Result<()> {
-    let pieces = cx.transaction(body);
-    cx.execute(Purpose::Record, pieces)
-        .await
-        .map(drop)
-        .map_err(|failure| database(action, failure))
 }
 
 /// The checksum recorded for `version`, which a resolved migration keeps.

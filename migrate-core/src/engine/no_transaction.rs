@@ -34,10 +34,7 @@ pub(super) async fn apply(
     ledger.unfinished(version);
     let mut start = vec![Piece::plain(cx.sql.insert(&[migration], false))];
     start.extend(fingerprint(cx, &snapshot.stored, &ledger));
-    let pieces = cx.transaction(start);
-    cx.execute(Purpose::Record, pieces)
-        .await
-        .map_err(|failure| database(recording("the start", version), failure))?;
+    cx.record(start, recording("the start", version)).await?;
     cx.progress(Progress::Started(slice::from_ref(&migration)));
     let elapsed = run_statements(cx, migration, migration.up(), &statements, true).await?;
     ledger.finished(version, migration.checksum());
@@ -45,10 +42,7 @@ pub(super) async fn apply(
         cx.sql.record_finished(version, millis(elapsed)),
     )];
     finish.extend(fingerprint(cx, &snapshot.stored, &ledger));
-    let pieces = cx.transaction(finish);
-    cx.execute(Purpose::Record, pieces)
-        .await
-        .map_err(|failure| database(recording("the end", version), failure))?;
+    cx.record(finish, recording("the end", version)).await?;
     let applied = Applied::new(migration, elapsed);
     cx.progress(Progress::Finished(slice::from_ref(&applied)));
     Ok(applied)

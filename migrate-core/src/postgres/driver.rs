@@ -94,14 +94,11 @@ fn text(row: &SimpleQueryRow) -> Row {
 }
 
 fn failure(error: tokio_postgres::Error) -> Failure {
-    let kind = if error.is_closed() {
-        FailureKind::ConnectionClosed
-    } else if error.code() == Some(&SqlState::UNDEFINED_TABLE)
-        || error.code() == Some(&SqlState::INVALID_SCHEMA_NAME)
-    {
-        FailureKind::MissingTable
-    } else {
-        FailureKind::Other
+    let missing = [SqlState::UNDEFINED_TABLE, SqlState::INVALID_SCHEMA_NAME];
+    let kind = match error.code() {
+        _ if error.is_closed() => FailureKind::ConnectionClosed,
+        Some(code) if missing.contains(code) => FailureKind::MissingTable,
+        _ => FailureKind::Other,
     };
     Failure::new(kind, error)
 }

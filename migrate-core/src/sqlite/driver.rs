@@ -88,11 +88,13 @@ fn text(value: ValueRef<'_>) -> Option<String> {
 }
 
 fn failure(error: rusqlite::Error) -> Failure {
-    let missing = matches!(&error, rusqlite::Error::SqliteFailure(_, Some(message)) if message.starts_with("no such table"));
-    let kind = if missing {
-        FailureKind::MissingTable
-    } else {
-        FailureKind::Other
+    let kind = match &error {
+        rusqlite::Error::SqliteFailure(_, Some(message))
+            if message.starts_with("no such table") =>
+        {
+            FailureKind::MissingTable
+        }
+        _ => FailureKind::Other,
     };
     Failure::new(kind, error)
 }
