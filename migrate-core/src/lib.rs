@@ -83,6 +83,7 @@ mod dialect;
 pub mod driver;
 mod engine;
 mod error;
+pub mod fleet;
 mod history;
 mod lifecycle;
 mod migration;

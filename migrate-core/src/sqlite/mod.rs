@@ -6,7 +6,8 @@
 //! at a time can hold, so a migration that another process applied first is
 //! seen before anything is done.
 
-mod driver;
+// The fleet drives members through it, with their waits bounded.
+pub(crate) mod driver;
 
 use std::time::Duration;
 

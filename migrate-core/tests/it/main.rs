@@ -8,3 +8,5 @@ mod layouts;
 mod sqlite;
 // The PostgreSQL runner, on a throwaway server started by migrate-testkit.
 mod postgres;
+// Fleets of SQLite files and PostgreSQL schemas.
+mod fleet;
