@@ -55,14 +55,22 @@ fn open_postgres(url: &str) -> Result<Database, Failure> {
         .enable_all()
         .build()
         .map_err(|error| Failure::database("cannot start the async runtime".to_owned(), &error))?;
-    let client = runtime.block_on(async {
+    let client = runtime.block_on(connect_postgres(url))?;
+    Ok(Database::Postgres(client, runtime))
+}
+
+/// Connects to the PostgreSQL database of `url` on the current tokio
+/// runtime, which drives the connection in the background for as long as it
+/// lives. `up --fleet` connects each member with it too.
+#[cfg(feature = "postgres")]
+pub(crate) async fn connect_postgres(url: &str) -> Result<tokio_postgres::Client, Failure> {
+    let connected = async {
         let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
-        // The connection is driven in the background for as long as the runtime lives.
         tokio::spawn(connection);
         Ok::<_, tokio_postgres::Error>(client)
-    });
-    client
-        .map(|client| Database::Postgres(client, runtime))
+    };
+    connected
+        .await
         .map_err(|error| Failure::database(format!("cannot connect to {}", redact(url)), &error))
 }
 
@@ -75,7 +83,7 @@ fn open_postgres(url: &str) -> Result<Database, Failure> {
 }
 
 /// The URL without its password, for messages.
-fn redact(url: &str) -> String {
+pub(crate) fn redact(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };

@@ -35,6 +35,8 @@ pub enum Outcome {
     },
     /// A message for the folder commands of the `migrate` binary.
     Done(String),
+    /// `up --fleet` and `status --fleet`: what happened to each database.
+    Fleet(crate::FleetOutcome),
 }
 
 /// Why a command failed, with its exit code.
@@ -121,6 +123,9 @@ pub fn execute(
     args: &DatabaseArgs,
     command: &DatabaseCommand,
 ) -> Result<Outcome, Failure> {
+    if args.fleet.fleet.is_some() {
+        return crate::fleet::execute(migrations, args, command);
+    }
     let database = database::open(args.database_url.as_deref())?;
     let runner = configure(
         migrations
@@ -142,7 +147,7 @@ pub fn execute(
 }
 
 /// The settings of `up`.
-fn configure<'a>(mut runner: Runner<'a>, command: &DatabaseCommand) -> Runner<'a> {
+pub(crate) fn configure<'a>(mut runner: Runner<'a>, command: &DatabaseCommand) -> Runner<'a> {
     if let DatabaseCommand::Up {
         to,
         allow_missing,

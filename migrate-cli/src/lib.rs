@@ -42,6 +42,7 @@
 
 mod database;
 mod execute;
+mod fleet;
 mod output;
 
 use std::process::ExitCode;
@@ -50,6 +51,7 @@ use clap::{Args, Subcommand, ValueEnum};
 use migrate_core::{DEFAULT_TABLE, Migrations};
 
 pub use execute::{Failure, Outcome, execute};
+pub use fleet::{FleetArgs, FleetOutcome};
 pub use output::finish;
 
 /// Options of every database command.
@@ -58,6 +60,9 @@ pub struct DatabaseArgs {
     /// The database: `sqlite:<path>` or `postgres://user@host/database`.
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
+    /// Many databases instead of one: `--fleet FILE`, `--parallel N`, … .
+    #[command(flatten)]
+    pub fleet: FleetArgs,
     /// The history table, optionally `schema.table`.
     #[arg(long, default_value = DEFAULT_TABLE, global = true)]
     pub table: String,

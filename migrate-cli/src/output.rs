@@ -45,6 +45,7 @@ fn print_stdout(text: &str) {
 fn exit_code(outcome: &Outcome) -> u8 {
     match outcome {
         Outcome::Status(status) if status.entries().iter().any(|e| is_problem(&e.state)) => 4,
+        Outcome::Fleet(fleet) => fleet.exit_code(),
         _ => 0,
     }
 }
@@ -118,6 +119,7 @@ fn outcome_text(outcome: &Outcome) -> String {
             resolution,
         } => format!("resolved migration {version} as {resolution:?}"),
         Outcome::Done(message) => message.clone(),
+        Outcome::Fleet(fleet) => fleet.text(),
     }
 }
 
@@ -151,6 +153,7 @@ fn outcome_json(outcome: &Outcome) -> String {
             format!("{{\"resolved\":{version},\"as\":{}}}", string(resolution))
         }
         Outcome::Done(message) => format!("{{\"done\":{}}}", string(message)),
+        Outcome::Fleet(fleet) => fleet.json(),
     }
 }
 

@@ -83,6 +83,8 @@ mod dialect;
 pub mod driver;
 mod engine;
 mod error;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
+#[cfg_attr(docsrs, doc(cfg(any(feature = "sqlite", feature = "postgres"))))]
 pub mod fleet;
 mod history;
 mod lifecycle;

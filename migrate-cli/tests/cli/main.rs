@@ -6,6 +6,8 @@ mod scenarios;
 mod sqlite;
 // The scenarios against a throwaway PostgreSQL server.
 mod postgres;
+// `up --fleet` and `status --fleet` over SQLite files and PostgreSQL schemas.
+mod fleet;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;

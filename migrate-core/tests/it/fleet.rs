@@ -264,7 +264,7 @@ fn schema_url(db: &TestDb, schema: &str) -> String {
     format!("{}?options=-csearch_path%3D{schema}", db.url())
 }
 
-async fn connect(url: &String) -> Result<Client, tokio_postgres::Error> {
+async fn connect(url: &str) -> Result<Client, tokio_postgres::Error> {
     let (client, connection) = tokio_postgres::connect(url, tokio_postgres::NoTls).await?;
     tokio::spawn(connection);
     Ok(client)
