@@ -3,6 +3,7 @@
 //!
 //! ```text
 //! cargo run --release --manifest-path bench/Cargo.toml [-- --no-sqlite] [--no-postgres] [--no-rebuild] [--sizes 100,1000]
+//! cargo run --release --manifest-path bench/Cargo.toml -- --fleet [--files N] [--schemas N] [--rounds N]
 //! ```
 //!
 //! This binary measures migrate and the raw limit itself, builds and runs
@@ -11,6 +12,7 @@
 
 #[path = "../common.rs"]
 mod common;
+mod fleet;
 mod postgres;
 mod rebuild;
 mod table;
@@ -41,6 +43,9 @@ struct Options {
     tools: Option<Vec<String>>,
     applies: usize,
     boots: usize,
+    /// Only the fleet's throughput (`fleet.rs`).
+    fleet: bool,
+    fleet_options: fleet::Options,
 }
 
 fn options() -> Result<Options> {
@@ -54,6 +59,8 @@ fn options() -> Result<Options> {
         pg_boot_queries: false,
         applies: APPLIES,
         boots: BOOTS,
+        fleet: false,
+        fleet_options: fleet::Options::default(),
     };
     let mut args = std::env::args().skip(1);
     while let Some(arg) = args.next() {
@@ -83,9 +90,15 @@ fn options() -> Result<Options> {
             }
             "--applies" => options.applies = args.next().ok_or("--applies N")?.parse()?,
             "--boots" => options.boots = args.next().ok_or("--boots N")?.parse()?,
+            "--fleet" => options.fleet = true,
+            "--files" => options.fleet_options.files = args.next().ok_or("--files N")?.parse()?,
+            "--schemas" => {
+                options.fleet_options.schemas = args.next().ok_or("--schemas N")?.parse()?;
+            }
+            "--rounds" => options.fleet_options.rounds = args.next().ok_or("--rounds N")?.parse()?,
             other => {
                 return Err(format!(
-                    "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --rebuild-tools LIST, --tools LIST, --pg-boot-queries, --sizes 100,1000, --applies N, --boots N"
+                    "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --rebuild-tools LIST, --tools LIST, --pg-boot-queries, --sizes 100,1000, --applies N, --boots N, --fleet [--files N --schemas N --rounds N]"
                 )
                 .into());
             }
@@ -117,6 +130,10 @@ fn main() -> Result<()> {
     }
     let bench_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target_dir = target_dir()?;
+    if options.fleet {
+        println!("{}", fleet::run(bench_dir, &target_dir, &options.fleet_options)?);
+        return Ok(());
+    }
     let peers = build_peers(bench_dir, &target_dir)?;
     let mut results = Results::default();
     eprintln!(

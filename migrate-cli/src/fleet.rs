@@ -193,7 +193,7 @@ impl Row {
                 };
                 Ended::Skipped {
                     reason,
-                    message: chain_skip(&skip),
+                    message: skip.to_string(),
                     counts,
                 }
             }
@@ -205,14 +205,6 @@ impl Row {
             ended,
             elapsed,
         }
-    }
-}
-
-/// A skip's message, with the causes of its error.
-fn chain_skip(skip: &Skip) -> String {
-    match skip {
-        Skip::Waiting { error } => format!("gave up waiting: {}", crate::execute::chain(error)),
-        other => other.to_string(),
     }
 }
 

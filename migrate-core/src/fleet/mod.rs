@@ -485,7 +485,7 @@ impl fmt::Display for Skip {
             Skip::Connecting { timeout } => {
                 write!(f, "timed out after {timeout:?} opening the connection")
             }
-            Skip::Waiting { error } => write!(f, "gave up waiting: {error}"),
+            Skip::Waiting { error } => write!(f, "gave up waiting: {}", chain(error)),
             Skip::AfterFailures { failures } => {
                 write!(
                     f,
