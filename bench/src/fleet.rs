@@ -89,9 +89,12 @@ pub fn run(bench_dir: &Path, target_dir: &Path, options: &Options) -> Result<Str
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()?;
-    let postgres = measure(options.rounds, "PostgreSQL schemas", options.schemas, |way| {
-        postgres_round(&runtime, &migrate, folder.path(), options.schemas, way)
-    })?;
+    let postgres = measure(
+        options.rounds,
+        "PostgreSQL schemas",
+        options.schemas,
+        |way| postgres_round(&runtime, &migrate, folder.path(), options.schemas, way),
+    )?;
     Ok(table(&[sqlite, postgres]))
 }
 
@@ -99,7 +102,15 @@ pub fn run(bench_dir: &Path, target_dir: &Path, options: &Options) -> Result<Str
 fn build_cli(bench_dir: &Path, target_dir: &Path) -> Result<PathBuf> {
     eprintln!("building the migrate binary…");
     let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--quiet", "-p", "migrate-cli", "--bin", "migrate"])
+        .args([
+            "build",
+            "--release",
+            "--quiet",
+            "-p",
+            "migrate-cli",
+            "--bin",
+            "migrate",
+        ])
         .arg("--manifest-path")
         .arg(bench_dir.join("../Cargo.toml"))
         .env("CARGO_TARGET_DIR", target_dir)
@@ -218,25 +229,34 @@ fn postgres_round(
 }
 
 /// Migrates every member of `urls` one way, and returns how long it took.
-fn time(migrate: &Path, folder: &Path, urls: &[String], way: Way, scratch: &Path) -> Result<Duration> {
+fn time(
+    migrate: &Path,
+    folder: &Path,
+    urls: &[String],
+    way: Way,
+    scratch: &Path,
+) -> Result<Duration> {
     let started = Instant::now();
     match way {
         Way::Loop => {
             for url in urls {
-                succeed(Command::new(migrate)
-                    .arg("--dir")
-                    .arg(folder)
-                    .args(["up", "--database-url", url]))?;
+                succeed(Command::new(migrate).arg("--dir").arg(folder).args([
+                    "up",
+                    "--database-url",
+                    url,
+                ]))?;
             }
         }
         Way::Fleet(parallel) => {
             let file = scratch.join("fleet.txt");
             std::fs::write(&file, urls.join("\n"))?;
-            succeed(Command::new(migrate)
-                .arg("--dir")
-                .arg(folder)
-                .args(["up", "--parallel", &parallel.to_string(), "--fleet"])
-                .arg(&file))?;
+            succeed(
+                Command::new(migrate)
+                    .arg("--dir")
+                    .arg(folder)
+                    .args(["up", "--parallel", &parallel.to_string(), "--fleet"])
+                    .arg(&file),
+            )?;
         }
     }
     Ok(started.elapsed())
@@ -265,12 +285,10 @@ fn table(rows: &[Row]) -> String {
     text.push_str("\n|---|---:|");
     text.push_str(&"---:|".repeat(ways.len()));
     for row in rows {
-        for (what, times) in [("apply", &row.apply), ("at head", &row.at_head)] {
-            let _ = write!(
-                text,
-                "\n| {}, {what} ({MIGRATIONS} migrations) | {} |",
-                row.engine, row.members
-            );
+        let apply = format!("apply {MIGRATIONS} migrations");
+        let at_head = format!("at head, {MIGRATIONS} applied");
+        for (what, times) in [(apply, &row.apply), (at_head, &row.at_head)] {
+            let _ = write!(text, "\n| {}, {what} | {} |", row.engine, row.members);
             let base = times[0];
             for (index, took) in times.iter().enumerate() {
                 let rate = row.members as f64 / took.as_secs_f64();

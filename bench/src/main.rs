@@ -95,7 +95,9 @@ fn options() -> Result<Options> {
             "--schemas" => {
                 options.fleet_options.schemas = args.next().ok_or("--schemas N")?.parse()?;
             }
-            "--rounds" => options.fleet_options.rounds = args.next().ok_or("--rounds N")?.parse()?,
+            "--rounds" => {
+                options.fleet_options.rounds = args.next().ok_or("--rounds N")?.parse()?
+            }
             other => {
                 return Err(format!(
                     "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --rebuild-tools LIST, --tools LIST, --pg-boot-queries, --sizes 100,1000, --applies N, --boots N, --fleet [--files N --schemas N --rounds N]"
@@ -131,7 +133,10 @@ fn main() -> Result<()> {
     let bench_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
     let target_dir = target_dir()?;
     if options.fleet {
-        println!("{}", fleet::run(bench_dir, &target_dir, &options.fleet_options)?);
+        println!(
+            "{}",
+            fleet::run(bench_dir, &target_dir, &options.fleet_options)?
+        );
         return Ok(());
     }
     let peers = build_peers(bench_dir, &target_dir)?;

@@ -27,9 +27,9 @@ pub struct FleetArgs {
     #[arg(long, value_name = "FILE", global = true)]
     pub fleet: Option<PathBuf>,
     /// With --fleet: how many databases at a time.
-    #[arg(long, value_name = "N", global = true, default_value_t = fleet::DEFAULT_PARALLEL as u32,
-          value_parser = clap::value_parser!(u32).range(1..))]
-    pub parallel: u32,
+    #[arg(long, value_name = "N", global = true, default_value_t = fleet::DEFAULT_PARALLEL,
+          value_parser = parse_parallel)]
+    pub parallel: usize,
     /// With --fleet: how long a database may wait, to connect and for
     /// another runner's lock, before it starts to change; then it is
     /// skipped, unchanged (`30s`, `500ms`, `2m`).
@@ -116,6 +116,15 @@ fn target(url: &str, base: &Path) -> Result<Target, String> {
     ))
 }
 
+/// A number of databases at a time: 1 or more.
+fn parse_parallel(text: &str) -> Result<usize, String> {
+    match text.trim().parse::<usize>() {
+        Ok(0) => Err("at least 1 database at a time".to_owned()),
+        Ok(parallel) => Ok(parallel),
+        Err(_) => Err(format!("`{text}` is not a number of databases")),
+    }
+}
+
 /// `30s`, `500ms`, `2m`, or a number of seconds.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
     let text = text.trim();
@@ -147,7 +156,7 @@ pub(crate) enum Task {
 #[derive(Debug)]
 pub struct FleetOutcome {
     task: Task,
-    parallel: u32,
+    parallel: usize,
     rows: Vec<Row>,
     elapsed: Duration,
 }
@@ -197,7 +206,11 @@ impl Row {
                     counts,
                 }
             }
-            other => Ended::Failed(Failure::usage(format!("unexpected outcome {other:?}"))),
+            other => Ended::Failed(Failure {
+                code: 1,
+                kind: "unknown",
+                message: format!("an outcome this build cannot show: {other:?}"),
+            }),
         };
         Row {
             name: member.name,
@@ -231,7 +244,7 @@ pub(crate) fn execute(
         (0..members.len()).partition(|&index| matches!(members[index].target, Target::Sqlite(_)));
     // The runner borrows nothing that lives shorter than the hooks' borrows.
     let runner = configure(migrations.runner().try_history_table(&args.table)?, command);
-    let mut fleet = Fleet::new(runner).parallel(options.parallel as usize);
+    let mut fleet = Fleet::new(runner).parallel(options.parallel);
     if let Some(timeout) = options.member_timeout {
         fleet = fleet.member_timeout(timeout);
     }
@@ -720,6 +733,13 @@ mod tests {
         );
         let empty = parse("# nothing yet\n\n", Path::new("fleet.txt")).expect_err("empty");
         assert_eq!(empty, "fleet.txt: lists no database");
+    }
+
+    #[test]
+    fn at_least_one_database_runs_at_a_time() {
+        assert_eq!(parse_parallel("8"), Ok(8));
+        assert!(parse_parallel("0").is_err());
+        assert!(parse_parallel("many").is_err());
     }
 
     #[test]

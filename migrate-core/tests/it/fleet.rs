@@ -259,6 +259,8 @@ fn chain(error: &dyn std::error::Error) -> String {
     text
 }
 
+fn is_send<T: Send>(_: &T) {}
+
 /// A URL of `db` whose search_path is `schema`.
 fn schema_url(db: &TestDb, schema: &str) -> String {
     format!("{}?options=-csearch_path%3D{schema}", db.url())
@@ -300,11 +302,13 @@ async fn a_postgres_fleet_of_schemas_migrates_each_schema_and_refuses_drift() ->
         .collect();
     urls.push(schema_url(&db, "no_such_schema"));
 
-    let report = Fleet::new(PG.runner())
+    let fleet = Fleet::new(PG.runner())
         .parallel(4)
-        .member_timeout(Duration::from_secs(20))
-        .apply_postgres(urls, async |url: &String| connect(url).await)
-        .await;
+        .member_timeout(Duration::from_secs(20));
+    let future = fleet.apply_postgres(urls, async |url: &String| connect(url).await);
+    // A service can spawn a fleet on a multi-threaded runtime.
+    is_send(&future);
+    let report = future.await;
 
     assert_eq!(report.count(Verdict::Applied), 9, "{}", describe(&report));
     assert_eq!(report.count(Verdict::Failed), 2, "{}", describe(&report));
