@@ -85,18 +85,32 @@ pub enum Error {
 
     /// A `no-transaction` migration started and did not finish, so part of it
     /// may have been applied. It is never re-run blindly.
+    ///
+    /// Its statements run one at a time, and each one's completion is
+    /// recorded before the next is sent: the first `statements_done`
+    /// completed, and the one after them was started and may or may not
+    /// have completed (the runner may have died while the database went on
+    /// with it), so an operator checks it before resolving.
     #[error(
-        "migration {version} ({file}) runs outside a transaction and did not finish: {statements_done} of its statements completed; complete or undo the rest by hand, then record which with `migrate resolve {version} --as completed` or `--as rolled-back` (`Runner::resolve`; the history table is {table})"
+        "migration {version} ({file}) runs outside a transaction and did not finish: {}; check it, complete or undo the rest by hand, then record which with `migrate resolve {version} --as completed` or `--as rolled-back` (`Runner::resolve`; the history table is {table}){}",
+        in_doubt(*statements_done),
+        if *edited { edited_since_started(*version) } else { String::new() }
     )]
     Incomplete {
         /// The migration's version.
         version: i64,
         /// Its up file.
         file: String,
-        /// How many of its statements completed.
+        /// How many of its statements are known to have completed. The next
+        /// one, statement `statements_done + 1`, was started and may or may
+        /// not have completed.
         statements_done: i64,
         /// The history table.
         table: String,
+        /// Whether its file changed since it started: the binary's checksum
+        /// is not the one recorded when it started. Reported as incomplete
+        /// first, since the half-applied state is what needs a person.
+        edited: bool,
     },
 
     /// A rollback would revert a migration that cannot be reverted. Nothing
@@ -255,6 +269,27 @@ impl fmt::Display for Irreversibility {
             }
         })
     }
+}
+
+/// Which statements of an incomplete migration completed, and which is in doubt.
+fn in_doubt(statements_done: i64) -> String {
+    let started = statements_done.saturating_add(1);
+    match statements_done {
+        0 => format!("statement {started} was started and may or may not have completed"),
+        1 => format!(
+            "statement 1 completed, and statement {started} was started and may or may not have completed"
+        ),
+        _ => format!(
+            "statements 1 to {statements_done} completed, and statement {started} was started and may or may not have completed"
+        ),
+    }
+}
+
+/// What to do when an incomplete migration's file was also edited.
+fn edited_since_started(version: i64) -> String {
+    format!(
+        "; its file was also edited since it started: resolve it first, then `--as rolled-back` lets the next run apply the edited file, while `--as completed` keeps the checksum it started with (accept the edit afterwards with `migrate repair {version}`)"
+    )
 }
 
 impl Error {

@@ -202,7 +202,8 @@ pub enum State {
     Missing,
     /// A `no-transaction` migration that started and did not finish.
     Incomplete {
-        /// How many statements completed.
+        /// How many statements are known to have completed; the next one
+        /// was started and may or may not have completed.
         statements_done: i64,
     },
 }
@@ -237,14 +238,16 @@ impl Status {
 fn entry(reconciled: Reconciled<'_, '_>) -> StatusEntry {
     match reconciled {
         Reconciled::Applied { migration, row } => {
-            let state = if is_drifted(migration, row) {
+            // Incomplete first, as a run reports it: the half-applied
+            // state needs a person, whether or not the file was edited.
+            let state = if !row.finished {
+                State::Incomplete {
+                    statements_done: row.statements_done.unwrap_or(0),
+                }
+            } else if is_drifted(migration, row) {
                 State::Drifted {
                     recorded: row.checksum.clone(),
                     embedded: migration.checksum_hex(),
-                }
-            } else if !row.finished {
-                State::Incomplete {
-                    statements_done: row.statements_done.unwrap_or(0),
                 }
             } else {
                 State::Applied
@@ -293,9 +296,11 @@ impl fmt::Display for State {
             State::OutOfOrder => f.write_str("pending, out of order"),
             State::Drifted { .. } => f.write_str("edited after it was applied"),
             State::Missing => f.write_str("applied, missing from the binary"),
-            State::Incomplete { statements_done } => {
-                write!(f, "incomplete after {statements_done} statements")
-            }
+            State::Incomplete { statements_done } => write!(
+                f,
+                "incomplete: statement {} may or may not have completed",
+                statements_done.saturating_add(1)
+            ),
         }
     }
 }

@@ -300,6 +300,79 @@ fn an_incomplete_migration_is_never_rerun() {
 }
 
 #[test]
+fn an_incomplete_migration_names_the_statement_in_doubt() {
+    let (_dir, folder) = with_no_transaction();
+    let mut recorder = Recorder::new(Dialect::Postgres, &folder);
+    recorder.set_history(&[Entry::of(&folder, 1), Entry::unfinished(&folder, 2, 1)]);
+    let error = perform(&folder.runner(), &mut recorder, Operation::Apply).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains(
+            "statement 1 completed, and statement 2 was started and may or may not have completed"
+        ),
+        "{message}"
+    );
+    let Output::Status(status) =
+        perform(&folder.runner(), &mut recorder, Operation::Status).unwrap()
+    else {
+        panic!("status");
+    };
+    assert_eq!(
+        status.entries()[1].state.to_string(),
+        "incomplete: statement 2 may or may not have completed"
+    );
+}
+
+#[test]
+fn an_incomplete_migration_whose_file_was_fixed_is_reported_incomplete_not_drifted() {
+    let (_dir, folder) = with_no_transaction();
+    for dialect in BOTH {
+        let mut recorder = Recorder::new(dialect, &folder);
+        recorder.set_history(&[
+            Entry::of(&folder, 1),
+            Entry::unfinished_edited(2, "the file before its fix", 1),
+        ]);
+        let runner = folder.runner().busy_timeout(Duration::ZERO);
+        let error = perform(&runner, &mut recorder, Operation::Apply).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::Incomplete {
+                    version: 2,
+                    statements_done: 1,
+                    edited: true,
+                    ..
+                }
+            ),
+            "{dialect:?}: {error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("`--as rolled-back` lets the next run apply the edited file"),
+            "{error}"
+        );
+        let rollback = perform(&runner, &mut recorder, Operation::Rollback(Rollback::To(0)));
+        assert!(
+            matches!(rollback, Err(Error::Incomplete { edited: true, .. })),
+            "{dialect:?}: {rollback:?}"
+        );
+        let Output::Status(status) = perform(&runner, &mut recorder, Operation::Status).unwrap()
+        else {
+            panic!("status");
+        };
+        assert!(
+            matches!(
+                status.entries()[1].state,
+                crate::State::Incomplete { statements_done: 1 }
+            ),
+            "{dialect:?}"
+        );
+        assert!(recorder.statements().is_empty());
+    }
+}
+
+#[test]
 fn under_sqlite_s_lock_an_incomplete_migration_is_awaited_up_to_the_busy_timeout() {
     let (_dir, folder) = with_no_transaction();
     let mut recorder = Recorder::new(Dialect::Sqlite, &folder);

@@ -48,6 +48,16 @@ impl Entry {
             ..Entry::of(migrations, version)
         }
     }
+
+    /// The same, started from a file whose checksum was `checksum`: the
+    /// binary's file was edited since.
+    pub(crate) fn unfinished_edited(version: i64, checksum: &str, done: i64) -> Entry {
+        Entry {
+            finished: false,
+            done: Some(done),
+            ..Entry::applied(version, checksum)
+        }
+    }
 }
 
 pub(crate) struct Recorder<'m> {
