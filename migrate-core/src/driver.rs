@@ -58,6 +58,29 @@ pub enum Action {
     },
     /// Wait this long, then report back.
     Sleep(Duration),
+    /// SQLite: show, withdraw or look for the mark of a runner that is
+    /// running a `no-transaction` migration. See [`Driver::running`].
+    Running(Running),
+}
+
+/// What the engine asks of the mark that says a process is running a
+/// `no-transaction` migration on SQLite.
+///
+/// SQLite's lock is a transaction, and a `no-transaction` migration runs
+/// outside one, so another runner that finds its history row unfinished
+/// cannot tell from the database whether a live process is running it or
+/// one died part-way. The mark tells: a lock the operating system keeps on
+/// a file beside the database (`<database>-migrating`) for as long as the
+/// process that took it lives, so that a kill or a crash removes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Running {
+    /// Show the mark, before the migration's unfinished row is committed.
+    Start,
+    /// Withdraw it, after its finished row is committed or it failed.
+    Stop,
+    /// Whether another runner shows the mark.
+    Probe,
 }
 
 /// Why the engine asks for an action.
@@ -209,6 +232,18 @@ pub trait Driver {
 
     /// Waits before the engine tries again.
     fn sleep(&mut self, pause: Duration);
+
+    /// Shows, withdraws or looks for the mark of a runner running a
+    /// `no-transaction` migration (see [`Running`]). For
+    /// [`Running::Probe`], `Some(true)` when another runner shows it,
+    /// `Some(false)` when none does, `None` when the driver cannot tell;
+    /// the other requests answer `None`. The engine asks only on SQLite, and
+    /// waits for an unfinished migration, up to the busy timeout, unless the
+    /// answer is `Some(false)`. The default keeps no mark and cannot tell.
+    fn running(&mut self, request: Running) -> Option<bool> {
+        let _ = request;
+        None
+    }
 }
 
 /// A connection the engine can run on, used asynchronously. The contract is
@@ -230,4 +265,10 @@ pub trait AsyncDriver {
 
     /// See [`Driver::sleep`].
     async fn sleep(&mut self, pause: Duration);
+
+    /// See [`Driver::running`].
+    async fn running(&mut self, request: Running) -> Option<bool> {
+        let _ = request;
+        None
+    }
 }

@@ -9,7 +9,7 @@ use super::cx::{Cx, database, script_failed};
 use super::lock::{Lock, Scope, Snapshot};
 use super::no_transaction;
 use crate::dialect::{self, Columns, Since, Stored};
-use crate::driver::{FailureKind, Marker, Piece, Purpose};
+use crate::driver::{FailureKind, Marker, Piece, Purpose, Running};
 use crate::history::{HistoryRow, Ledger};
 use crate::plan::plan;
 use crate::report::{Applied, Status};
@@ -133,10 +133,14 @@ async fn apply_locked(
     loop {
         let pending = match plan(cx.runner, cx.sql.table(), &snapshot.history) {
             // Under SQLite's lock another process may be running that
-            // migration outside it: wait for it, up to the busy timeout.
-            Err(Error::Incomplete { .. })
-                if lock.scope() == Scope::Transaction && waited < cx.runner.busy_timeout =>
-            {
+            // migration outside it: wait for it, up to the busy timeout,
+            // unless no runner shows the mark of one running.
+            Err(incomplete @ Error::Incomplete { .. }) if lock.scope() == Scope::Transaction => {
+                if waited >= cx.runner.busy_timeout
+                    || cx.running(Running::Probe).await == Some(false)
+                {
+                    return Err(incomplete);
+                }
                 cx.release(lock, Ok(())).await?;
                 cx.sleep(POLL_INTERVAL).await;
                 waited += POLL_INTERVAL;

@@ -8,7 +8,9 @@ use migrate_format::history::TableName;
 
 use super::{Io, Outcome};
 use crate::dialect::{self, Columns, Sql};
-use crate::driver::{Action, Dialect, Executed, Failure, FailureKind, Piece, Purpose, Row};
+use crate::driver::{
+    Action, Dialect, Executed, Failure, FailureKind, Piece, Purpose, Row, Running,
+};
 use crate::history::HistoryRow;
 use crate::{Error, Migration, Progress, Result, Runner};
 
@@ -107,6 +109,15 @@ impl<'r, 'm> Cx<'r, 'm> {
         match self.io.act(Action::Sleep(pause)).await {
             Outcome::Slept => {}
             other => unreachable!("a sleep answered with {other:?}"),
+        }
+    }
+
+    /// Shows, withdraws or looks for the mark of a runner running a
+    /// `no-transaction` migration; see [`Running`].
+    pub(crate) async fn running(&self, request: Running) -> Option<bool> {
+        match self.io.act(Action::Running(request)).await {
+            Outcome::Running(answer) => answer,
+            other => unreachable!("a mark answered with {other:?}"),
         }
     }
 

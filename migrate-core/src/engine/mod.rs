@@ -23,7 +23,9 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::driver::{Action, AsyncDriver, Dialect, Driver, Executed, Failure, Piece, Purpose, Row};
+use crate::driver::{
+    Action, AsyncDriver, Dialect, Driver, Executed, Failure, Piece, Purpose, Row, Running,
+};
 use crate::report::Status;
 use crate::{Migration, Report, Resolution, Result, Rollback, Runner};
 use cx::Cx;
@@ -106,6 +108,7 @@ pub(crate) enum Outcome {
     Rows(std::result::Result<Vec<Vec<Row>>, Failure>),
     Executed(std::result::Result<Executed, Failure>),
     Slept,
+    Running(Option<bool>),
 }
 
 /// The place where the coroutine leaves its next action and finds its
@@ -252,6 +255,10 @@ impl<D: Driver> AsyncDriver for Blocking<'_, D> {
     async fn sleep(&mut self, pause: Duration) {
         self.0.sleep(pause);
     }
+
+    async fn running(&mut self, request: Running) -> Option<bool> {
+        self.0.running(request)
+    }
 }
 
 /// Runs an operation on an asynchronous driver.
@@ -277,6 +284,7 @@ pub(crate) async fn drive_async<'m>(
                 driver.sleep(pause).await;
                 Outcome::Slept
             }
+            Step::Act(Action::Running(request)) => Outcome::Running(driver.running(request).await),
         });
     }
 }

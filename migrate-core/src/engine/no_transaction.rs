@@ -16,27 +16,49 @@ use migrate_format::lexer::{self, Flavor};
 use super::apply::fingerprint;
 use super::cx::{Cx, database, script_failed};
 use super::lock::Snapshot;
-use crate::driver::{Dialect, Piece, Purpose};
+use crate::driver::{Dialect, Piece, Purpose, Running};
 use crate::history::Ledger;
 use crate::report::Applied;
 use crate::{Error, Migration, Progress, Result, Script};
 
 /// Applies a `no-transaction` migration: its unfinished row, its
 /// statements with their progress, then its row finished.
+///
+/// On SQLite the runner shows the mark of a runner running it (see
+/// [`Running`]) from before its unfinished row commits until after its
+/// finished row does, or it fails: another runner that finds the row
+/// unfinished under the lock then knows whether to wait for it.
 pub(super) async fn apply(
     cx: &mut Cx<'_, '_>,
     migration: &Migration,
     snapshot: &Snapshot,
 ) -> Result<Applied> {
-    let version = migration.version();
     let statements = split(cx, migration, migration.up())?;
+    let marked = cx.dialect() == Dialect::Sqlite;
+    if marked {
+        cx.running(Running::Start).await;
+    }
+    let result = apply_split(cx, migration, snapshot, &statements).await;
+    if marked {
+        cx.running(Running::Stop).await;
+    }
+    result
+}
+
+async fn apply_split(
+    cx: &mut Cx<'_, '_>,
+    migration: &Migration,
+    snapshot: &Snapshot,
+    statements: &[&str],
+) -> Result<Applied> {
+    let version = migration.version();
     let mut ledger = Ledger::of(&snapshot.history);
     ledger.unfinished(version);
     let mut start = vec![Piece::plain(cx.sql.insert(&[migration], false))];
     start.extend(fingerprint(cx, &snapshot.stored, &ledger));
     cx.record(start, recording("the start", version)).await?;
     cx.progress(Progress::Started(slice::from_ref(&migration)));
-    let elapsed = run_statements(cx, migration, migration.up(), &statements, true).await?;
+    let elapsed = run_statements(cx, migration, migration.up(), statements, true).await?;
     ledger.finished(version, migration.checksum());
     let mut finish = vec![Piece::plain(
         cx.sql.record_finished(version, millis(elapsed)),

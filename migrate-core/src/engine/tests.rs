@@ -7,7 +7,9 @@
 use std::time::Duration;
 
 use super::Output;
-use crate::driver::{Dialect, Driver, Executed, Failure, FailureKind, Marker, Piece, Purpose, Row};
+use crate::driver::{
+    Dialect, Driver, Executed, Failure, FailureKind, Marker, Piece, Purpose, Row, Running,
+};
 use crate::{
     Error, Irreversibility, Migration, Migrations, Operation, Progress, Resolution, Rollback,
     Runner, Script, TransactionMode,
@@ -385,6 +387,63 @@ fn under_sqlite_s_lock_an_incomplete_migration_is_awaited_up_to_the_busy_timeout
     );
     assert_eq!(recorder.slept(), Duration::from_millis(100));
     assert!(!recorder.locked());
+}
+
+#[test]
+fn under_sqlite_s_lock_an_incomplete_migration_that_no_runner_runs_is_reported_at_once() {
+    let (_dir, folder) = with_no_transaction();
+    for (probe, waits) in [(Some(false), false), (Some(true), true), (None, true)] {
+        let mut recorder = Recorder::new(Dialect::Sqlite, &folder);
+        recorder.set_history(&[Entry::of(&folder, 1), Entry::unfinished(&folder, 2, 1)]);
+        recorder.probe_answers(probe);
+        let runner = folder.runner().busy_timeout(Duration::from_millis(100));
+        let error = perform(&runner, &mut recorder, Operation::Apply).unwrap_err();
+        assert!(
+            matches!(error, Error::Incomplete { version: 2, .. }),
+            "{error}"
+        );
+        let slept = recorder.slept();
+        assert_eq!(slept > Duration::ZERO, waits, "{probe:?}: slept {slept:?}");
+        assert!(!recorder.locked());
+    }
+}
+
+#[test]
+fn a_sqlite_no_transaction_migration_shows_the_mark_while_its_row_is_unfinished() {
+    let (_dir, folder) = with_no_transaction();
+    for fail in [None, Some(2)] {
+        let mut recorder = Recorder::new(Dialect::Sqlite, &folder);
+        if let Some(statement) = fail {
+            recorder.fail_statement(statement);
+        }
+        let _ = perform(&folder.runner(), &mut recorder, Operation::Apply);
+        let marks = recorder.marks();
+        let [(Running::Start, start), (Running::Stop, stop)] = marks[..] else {
+            panic!("{fail:?}: {marks:?}");
+        };
+        let first_statement = recorder
+            .purposes()
+            .iter()
+            .position(|p| *p == Purpose::Statement)
+            .expect("a statement");
+        // Shown before the unfinished row's record, the action before the
+        // first statement; withdrawn after the migration's last action.
+        assert_eq!(recorder.purposes()[first_statement - 1], Purpose::Record);
+        assert!(start <= first_statement - 1, "{fail:?}: {marks:?}");
+        let last_statement = recorder
+            .purposes()
+            .iter()
+            .rposition(|p| *p == Purpose::Statement)
+            .expect("a statement");
+        let after = match fail {
+            None => last_statement + 2,
+            Some(_) => last_statement + 1,
+        };
+        assert_eq!(stop, after, "{fail:?}: {marks:?}");
+    }
+    let mut recorder = Recorder::new(Dialect::Postgres, &folder);
+    perform(&folder.runner(), &mut recorder, Operation::Apply).unwrap();
+    assert!(recorder.marks().is_empty(), "PostgreSQL's lock covers it");
 }
 
 #[test]

@@ -138,7 +138,7 @@ impl<'a> Runner<'a> {
             .map_err(|e| Error::database("reading the busy timeout", Box::new(e)))?;
         conn.busy_timeout(self.busy_timeout)
             .map_err(|e| Error::database("setting the busy timeout", Box::new(e)))?;
-        let result = self.perform(operation, &mut SqliteDriver(conn));
+        let result = self.perform(operation, &mut SqliteDriver::new(conn));
         let restored = conn
             .busy_timeout(Duration::from_millis(u64::try_from(previous).unwrap_or(0)))
             .map_err(|e| Error::database("restoring the busy timeout", Box::new(e)));

@@ -1,3 +1,5 @@
+mod processes;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

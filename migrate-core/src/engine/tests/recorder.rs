@@ -9,7 +9,9 @@ use migrate_format::history::TableName;
 
 use crate::Migrations;
 use crate::dialect::sqlite::fingerprint;
-use crate::driver::{Dialect, Driver, Executed, Failure, FailureKind, Marker, Piece, Purpose, Row};
+use crate::driver::{
+    Dialect, Driver, Executed, Failure, FailureKind, Marker, Piece, Purpose, Row, Running,
+};
 use crate::history::{HistoryRow, Ledger};
 
 /// One history row.
@@ -88,6 +90,11 @@ pub(crate) struct Recorder<'m> {
     rolled_back: bool,
     slept: Duration,
     sleeps: usize,
+    /// The requests about the mark of a running migration, each with the
+    /// number of actions logged before it.
+    marks: Vec<(Running, usize)>,
+    /// The answer to a probe of the mark.
+    probe: Option<bool>,
 }
 
 impl<'m> Recorder<'m> {
@@ -116,6 +123,8 @@ impl<'m> Recorder<'m> {
             rolled_back: false,
             slept: Duration::ZERO,
             sleeps: 0,
+            marks: Vec::new(),
+            probe: None,
         }
     }
 
@@ -147,6 +156,15 @@ impl<'m> Recorder<'m> {
     /// PostgreSQL: the advisory lock is held elsewhere for this many attempts.
     pub(crate) fn lock_free_after(&mut self, attempts: usize) {
         self.free_after = attempts;
+    }
+
+    /// What a probe of the mark of a running migration answers.
+    pub(crate) fn probe_answers(&mut self, answer: Option<bool>) {
+        self.probe = answer;
+    }
+
+    pub(crate) fn marks(&self) -> Vec<(Running, usize)> {
+        self.marks.clone()
     }
 
     pub(crate) fn clear_log(&mut self) {
@@ -510,6 +528,11 @@ impl Driver for Recorder<'_> {
     fn sleep(&mut self, pause: Duration) {
         self.slept += pause;
         self.sleeps += 1;
+    }
+
+    fn running(&mut self, request: Running) -> Option<bool> {
+        self.marks.push((request, self.log.len()));
+        (request == Running::Probe).then_some(self.probe).flatten()
     }
 }
 
