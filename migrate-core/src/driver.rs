@@ -104,6 +104,9 @@ pub enum Purpose {
     /// Record in the history where a `no-transaction` migration stands, or
     /// change the history for a baseline, repair or resolve.
     Record,
+    /// Read, save or restore the connection settings that a migration
+    /// changes, which last until the end of that migration.
+    Settings,
 }
 
 /// Part of a batch: SQL that may hold many statements.

@@ -8,6 +8,7 @@ use migrate_format::lexer;
 use super::cx::{Cx, database, script_failed};
 use super::lock::{Lock, Scope, Snapshot};
 use super::no_transaction;
+use super::session::Settings;
 use crate::dialect::{self, Columns, Since, Stored};
 use crate::driver::{FailureKind, Marker, Piece, Purpose, Running};
 use crate::history::{HistoryRow, Ledger};
@@ -196,7 +197,8 @@ async fn apply_batch(
 ) -> Result<Vec<Applied>> {
     let mut ledger = Ledger::of(&snapshot.history);
     let scripts: Vec<(&Migration, &Script)> = batch.iter().map(|m| (*m, m.up())).collect();
-    let body = batch_body(cx, &scripts, |index| {
+    let settings = Settings::before(cx, &batch.iter().map(|m| m.up()).collect::<Vec<_>>()).await?;
+    let body = batch_body(cx, &scripts, &settings, |index| {
         let migration = batch[index];
         ledger.finished(migration.version(), migration.checksum());
         let since = match index {
@@ -206,19 +208,23 @@ async fn apply_batch(
         cx.sql.insert_applied(migration, &since)
     });
     let body = [body, fingerprint(cx, &snapshot.stored, &ledger)].concat();
-    run_batch(cx, &scripts, body).await
+    run_batch(cx, &scripts, &settings, body).await
 }
 
 /// The pieces of a batch: the clock, if the engine needs one, then each
-/// script followed by its marker.
+/// script, between the saving and the restoring of the settings it changes,
+/// followed by its marker.
 pub(super) fn batch_body(
     cx: &Cx<'_, '_>,
     scripts: &[(&Migration, &Script)],
+    settings: &Settings,
     mut marker: impl FnMut(usize) -> String,
 ) -> Vec<Piece> {
     let mut body: Vec<Piece> = cx.sql.start_clock().into_iter().map(Piece::plain).collect();
     for (index, (_, script)) in scripts.iter().enumerate() {
+        body.extend(settings.save(cx, index));
         body.push(Piece::plain(script.sql()));
+        body.extend(settings.restore(cx, index));
         body.push(Piece::marker(marker(index)));
     }
     body
@@ -229,18 +235,20 @@ pub(super) fn batch_body(
 pub(super) async fn run_batch(
     cx: &mut Cx<'_, '_>,
     scripts: &[(&Migration, &Script)],
+    settings: &Settings,
     body: Vec<Piece>,
 ) -> Result<Vec<Applied>> {
     let pieces = cx.transaction(body);
     let migrations: Vec<&Migration> = scripts.iter().map(|(migration, _)| *migration).collect();
     cx.progress(Progress::Started(&migrations));
-    let executed = cx
-        .execute(Purpose::Batch, pieces)
-        .await
-        .map_err(|failure| {
+    let executed = match cx.execute(Purpose::Batch, pieces).await {
+        Ok(executed) => executed,
+        Err(failure) => {
+            settings.restore_after_failure(cx).await;
             let (migration, script) = scripts[failure.markers.len().min(scripts.len() - 1)];
-            script_failed(migration, script.file(), None, failure)
-        })?;
+            return Err(script_failed(migration, script.file(), None, failure));
+        }
+    };
     let applied = completed(&migrations, &executed.markers)?;
     cx.progress(Progress::Finished(&applied));
     Ok(applied)

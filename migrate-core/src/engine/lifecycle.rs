@@ -9,6 +9,7 @@ use super::apply::{batch_body, batch_len, fingerprint, run_batch};
 use super::cx::Cx;
 use super::lock::Snapshot;
 use super::no_transaction::{run_statements, split};
+use super::session::Settings;
 use crate::driver::Piece;
 use crate::history::{HistoryRow, Ledger};
 use crate::lifecycle::{plan_baseline, plan_repair, plan_resolve, plan_rollback};
@@ -57,13 +58,15 @@ async fn revert_batch(
     ledger: &mut Ledger,
     batch: &[(&Migration, &Script)],
 ) -> Result<Vec<Applied>> {
-    let body = batch_body(cx, batch, |index| {
+    let downs: Vec<&Script> = batch.iter().map(|(_, down)| *down).collect();
+    let settings = Settings::before(cx, &downs).await?;
+    let body = batch_body(cx, batch, &settings, |index| {
         let version = batch[index].0.version();
         ledger.remove(version);
         cx.sql.delete_reverted(version)
     });
     let body = [body, fingerprint(cx, &snapshot.stored, ledger)].concat();
-    run_batch(cx, batch, body).await
+    run_batch(cx, batch, &settings, body).await
 }
 
 /// Runs a `no-transaction` down script statement by statement, then removes

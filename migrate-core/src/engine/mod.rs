@@ -13,6 +13,7 @@ mod cx;
 mod lifecycle;
 mod lock;
 mod no_transaction;
+mod session;
 #[cfg(test)]
 mod tests;
 

@@ -16,6 +16,7 @@ use migrate_format::lexer::{self, Flavor};
 use super::apply::fingerprint;
 use super::cx::{Cx, database, script_failed};
 use super::lock::Snapshot;
+use super::session;
 use crate::driver::{Dialect, Piece, Purpose, Running};
 use crate::history::Ledger;
 use crate::report::Applied;
@@ -102,9 +103,25 @@ pub(super) fn split<'s>(
         .collect())
 }
 
-/// Runs statements one at a time. For an up migration (`progress`), each
-/// statement done but the last is recorded in the history.
+/// Runs statements one at a time, and puts back the connection settings
+/// they change at the end. For an up migration (`progress`), each statement
+/// done but the last is recorded in the history.
 pub(super) async fn run_statements(
+    cx: &mut Cx<'_, '_>,
+    migration: &Migration,
+    script: &Script,
+    statements: &[&str],
+    progress: bool,
+) -> Result<Duration> {
+    let saved = session::save_outside_transaction(cx, migration, script).await?;
+    let result = run_each(cx, migration, script, statements, progress).await;
+    let restored = session::restore_outside_transaction(cx, migration, saved).await;
+    let elapsed = result?;
+    restored?;
+    Ok(elapsed)
+}
+
+async fn run_each(
     cx: &mut Cx<'_, '_>,
     migration: &Migration,
     script: &Script,

@@ -149,6 +149,75 @@ fn a_no_transaction_migration_splits_the_batch_and_records_its_progress() {
 }
 
 #[test]
+fn settings_a_migration_changes_are_put_back_after_it_in_the_same_batch() {
+    let (_dir, folder) = migrations(&[
+        ("1_a.sql", "SET search_path = s3;\nCREATE TABLE a (id INT);"),
+        ("2_b.sql", "CREATE TABLE b (id INT);"),
+        (
+            "3_c.sql",
+            "PRAGMA recursive_triggers = 1;\nCREATE TABLE c (id INT);",
+        ),
+    ]);
+    let mut recorder = Recorder::new(Dialect::Postgres, &folder);
+    perform(&folder.runner(), &mut recorder, Operation::Apply).unwrap();
+    assert_eq!(
+        recorder.batches(),
+        [vec![1, 2, 3]],
+        "one batch, one message"
+    );
+    let batch = recorder.batch_sql();
+    let save = batch
+        .iter()
+        .position(|sql| {
+            sql.contains("set_config('migrate.saved.1', coalesce(current_setting('search_path'")
+        })
+        .expect("saved");
+    let script = batch
+        .iter()
+        .position(|sql| sql.starts_with("SET search_path"))
+        .expect("script");
+    let restore = batch
+        .iter()
+        .position(|sql| {
+            sql.contains("set_config('search_path', current_setting('migrate.saved.1'), false)")
+        })
+        .expect("restored");
+    let marker = batch
+        .iter()
+        .position(|sql| sql.starts_with("INSERT INTO") && sql.contains("VALUES (1,"))
+        .expect("marker");
+    assert!(
+        save < script && script < restore && restore < marker,
+        "{batch:#?}"
+    );
+    assert_eq!(
+        batch
+            .iter()
+            .filter(|sql| sql.contains("migrate.saved"))
+            .count(),
+        2,
+        "only around migration 1"
+    );
+
+    let mut recorder = Recorder::new(Dialect::Sqlite, &folder);
+    perform(&folder.runner(), &mut recorder, Operation::Apply).unwrap();
+    assert!(
+        recorder.purposes().contains(&Purpose::Settings),
+        "read before the batch"
+    );
+    let batch = recorder.batch_sql();
+    let script = batch
+        .iter()
+        .position(|sql| sql.starts_with("PRAGMA recursive_triggers = 1"))
+        .expect("script");
+    assert_eq!(
+        batch[script + 1],
+        "PRAGMA recursive_triggers = 0;",
+        "{batch:#?}"
+    );
+}
+
+#[test]
 fn drift_is_refused_before_the_lock() {
     let (_dir, four) = four();
     for dialect in BOTH {

@@ -3,6 +3,7 @@
 //! and no named prepared statement is ever created.
 
 pub(crate) mod lock;
+pub(crate) mod session;
 pub(crate) mod state;
 
 use migrate_format::history::{Dialect, TableName, quote_literal};

@@ -80,6 +80,8 @@ pub(crate) struct Recorder<'m> {
     batches: Vec<Vec<i64>>,
     reverted: Vec<Vec<i64>>,
     statements: Vec<String>,
+    /// The pieces of every batch, in order.
+    batch_sql: Vec<String>,
     progress: Vec<i64>,
     fail_after: Option<usize>,
     fail_statement: Option<usize>,
@@ -113,6 +115,7 @@ impl<'m> Recorder<'m> {
             batches: Vec::new(),
             reverted: Vec::new(),
             statements: Vec::new(),
+            batch_sql: Vec::new(),
             progress: Vec::new(),
             fail_after: None,
             fail_statement: None,
@@ -185,6 +188,10 @@ impl<'m> Recorder<'m> {
 
     pub(crate) fn statements(&self) -> Vec<String> {
         self.statements.clone()
+    }
+
+    pub(crate) fn batch_sql(&self) -> Vec<String> {
+        self.batch_sql.clone()
     }
 
     pub(crate) fn progress_records(&self) -> Vec<i64> {
@@ -460,6 +467,10 @@ impl Driver for Recorder<'_> {
                 Ok(results)
             }
             Purpose::Lock => self.lock(statements),
+            Purpose::Settings if statements[0].starts_with("SELECT (SELECT") => {
+                let settings = migrate_format::session::SQLITE_SETTINGS.len();
+                Ok(vec![vec![vec![Some("0".to_owned()); settings]]])
+            }
             Purpose::LockHolder => Ok(vec![vec![vec![
                 Some("4242".to_owned()),
                 Some("other runner".to_owned()),
@@ -486,6 +497,10 @@ impl Driver for Recorder<'_> {
     fn execute(&mut self, purpose: Purpose, pieces: &[Piece]) -> Result<Executed, Failure> {
         self.log.push(purpose);
         let mut markers = Vec::new();
+        if purpose == Purpose::Batch {
+            self.batch_sql
+                .extend(pieces.iter().map(|piece| piece.sql.clone()));
+        }
         for piece in pieces {
             if purpose == Purpose::Statement {
                 self.statements.push(piece.sql.clone());
