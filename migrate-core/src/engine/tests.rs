@@ -169,7 +169,7 @@ fn settings_a_migration_changes_are_put_back_after_it_in_the_same_batch() {
     let save = batch
         .iter()
         .position(|sql| {
-            sql.contains("set_config('migrate.saved.1', coalesce(current_setting('search_path'")
+            sql.contains("set_config('migrate.saved_1', coalesce(current_setting('search_path'")
         })
         .expect("saved");
     let script = batch
@@ -179,7 +179,7 @@ fn settings_a_migration_changes_are_put_back_after_it_in_the_same_batch() {
     let restore = batch
         .iter()
         .position(|sql| {
-            sql.contains("set_config('search_path', current_setting('migrate.saved.1'), false)")
+            sql.contains("set_config('search_path', current_setting('migrate.saved_1'), false)")
         })
         .expect("restored");
     let marker = batch

@@ -2,6 +2,7 @@
 
 mod crash;
 mod round_trips;
+mod sessions;
 
 use std::time::{Duration, Instant};
 

@@ -1,4 +1,5 @@
 mod processes;
+mod sessions;
 
 use std::path::PathBuf;
 use std::time::Duration;

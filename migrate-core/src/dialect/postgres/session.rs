@@ -18,7 +18,7 @@
 //! CONSTRAINTS`, which last until the end of the transaction.
 //!
 //! Each saved value is kept in a setting of migrate's own,
-//! `migrate.saved.<n>`, so that saving and restoring are statements of the
+//! `migrate.saved_<n>`, so that saving and restoring are statements of the
 //! same message as the migration: a batch stays one round trip.
 
 use migrate_format::history::{Dialect, quote_literal};
@@ -80,7 +80,7 @@ pub(crate) fn restore(names: &[String], in_transaction: bool) -> String {
 }
 
 fn slot(index: usize) -> String {
-    format!("migrate.saved.{}", index + 1)
+    format!("migrate.saved_{}", index + 1)
 }
 
 /// The settings one statement changes.
@@ -317,17 +317,17 @@ mod tests {
         let names = vec!["search_path".to_owned(), "it's".to_owned()];
         assert_eq!(
             save(&names, true),
-            "SELECT set_config('migrate.saved.1', coalesce(current_setting('search_path', true), ''), true), \
-             set_config('migrate.saved.2', coalesce(current_setting('it''s', true), ''), true)"
+            "SELECT set_config('migrate.saved_1', coalesce(current_setting('search_path', true), ''), true), \
+             set_config('migrate.saved_2', coalesce(current_setting('it''s', true), ''), true)"
         );
         assert_eq!(
             restore(&names[..1], true),
-            "SELECT set_config('search_path', current_setting('migrate.saved.1'), false)"
+            "SELECT set_config('search_path', current_setting('migrate.saved_1'), false)"
         );
         assert_eq!(
             restore(&names[..1], false),
-            "SELECT set_config('search_path', current_setting('migrate.saved.1'), false), \
-             set_config('migrate.saved.1', '', false)"
+            "SELECT set_config('search_path', current_setting('migrate.saved_1'), false), \
+             set_config('migrate.saved_1', '', false)"
         );
     }
 }
