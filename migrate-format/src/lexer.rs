@@ -257,10 +257,13 @@ impl Lexer<'_> {
         self.pos += 1;
     }
 
+    /// A `--` comment, to the end of the line: PostgreSQL ends it at a
+    /// carriage return too, SQLite only at a line feed.
     fn line_comment(&mut self) {
         let start = self.pos;
+        let ends_line = |c: char| c == '\n' || (c == '\r' && self.flavor == Flavor::Postgres);
         let end = self.sql[start..]
-            .find('\n')
+            .find(ends_line)
             .map_or(self.bytes.len(), |i| start + i);
         self.lexed.line_comments.push(start..end);
         self.pos = end;
@@ -572,6 +575,16 @@ mod tests {
             error("SELECT E'abc\\'", Flavor::Postgres).kind,
             Unterminated::String
         );
+    }
+
+    #[test]
+    fn a_carriage_return_ends_a_postgresql_line_comment_only() {
+        // Found by the fuzzer of migrate-torture: PostgreSQL's scanner ends
+        // `--` at `\r`, so the `;` after it ends the statement; SQLite's
+        // comment runs to the line feed and swallows it.
+        let sql = "SELECT 1 --x\r; SELECT 2;";
+        assert_eq!(lex(sql, Flavor::Postgres).statements, [0..14, 15..24]);
+        assert_eq!(lex(sql, Flavor::Sqlite).statements, [0..24]);
     }
 
     #[test]
