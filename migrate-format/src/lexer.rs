@@ -198,8 +198,14 @@ struct Lexer<'a> {
 struct StatementState {
     start: Option<usize>,
     parens: usize,
-    /// Depth of `BEGIN … END` and `CASE … END` inside a trigger or an atomic body.
+    /// 1 inside the `BEGIN … END` body of a trigger or an atomic body.
     block_depth: usize,
+    /// Open `CASE … END` expressions inside such a body.
+    case_depth: usize,
+    /// Whether the last token inside a body was a `;`: only there does `END`
+    /// close the body (SQLite reads `END` elsewhere as a name, as in
+    /// `SELECT end FROM t`).
+    after_body_semicolon: bool,
     /// How many words the statement has had, to recognise its leading keywords.
     words: usize,
     is_trigger: bool,
@@ -254,6 +260,7 @@ impl Lexer<'_> {
         self.begin_token();
         effect(&mut self.statement);
         self.statement.previous_word_was_begin = false;
+        self.statement.after_body_semicolon = false;
         self.pos += 1;
     }
 
@@ -392,11 +399,14 @@ impl Lexer<'_> {
                 state.block_depth = 1;
             }
         } else if is("CASE") {
-            state.block_depth += 1;
-        } else if is("END") {
-            state.block_depth -= 1;
+            state.case_depth += 1;
+        } else if is("END") && state.case_depth > 0 {
+            state.case_depth -= 1;
+        } else if is("END") && state.after_body_semicolon {
+            state.block_depth = 0;
         }
         state.previous_word_was_begin = is("BEGIN");
+        state.after_body_semicolon = false;
     }
 
     fn semicolon(&mut self) {
@@ -404,6 +414,7 @@ impl Lexer<'_> {
             self.pos += 1;
             self.end_statement(self.pos);
         } else {
+            self.statement.after_body_semicolon = self.statement.parens == 0;
             self.pos += 1;
         }
     }
@@ -575,6 +586,16 @@ mod tests {
             error("SELECT E'abc\\'", Flavor::Postgres).kind,
             Unterminated::String
         );
+    }
+
+    #[test]
+    fn end_closes_a_trigger_body_only_after_one_of_its_statements() {
+        // Found by the fuzzer of migrate-torture: SQLite reads `END` in an
+        // expression as a name, and the body goes on.
+        let sql = "CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT END FROM y; SELECT CASE WHEN 1 THEN 2 END; END; SELECT 1;";
+        let statements = lex(sql, Flavor::Sqlite).statements;
+        assert_eq!(statements.len(), 2, "{statements:?}");
+        assert!(sql[statements[0].clone()].ends_with("END; END;"));
     }
 
     #[test]

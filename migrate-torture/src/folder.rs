@@ -10,7 +10,7 @@ use crate::Engine;
 /// How many migrations the folder has.
 pub(crate) const MIGRATIONS: i64 = 200;
 /// The rows of a slow statement.
-pub(crate) const SLOW_ROWS: i64 = 20_000;
+pub(crate) const SLOW_ROWS: i64 = 5_000;
 
 /// Whether migration `version` runs outside a transaction.
 pub(crate) fn no_transaction(version: i64) -> bool {
@@ -19,7 +19,7 @@ pub(crate) fn no_transaction(version: i64) -> bool {
 
 /// Whether transactional migration `version` inserts [`SLOW_ROWS`] rows.
 fn slow(version: i64) -> bool {
-    version % 7 == 3
+    version % 13 == 3
 }
 
 /// The rows transactional migration `version` leaves in `t_<version>`.
@@ -34,9 +34,9 @@ fn slow_rows(engine: Engine, offset: i64) -> String {
             "WITH RECURSIVE counter(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM counter WHERE n < {SLOW_ROWS}) \
              SELECT n + {offset}, hex(randomblob(16)) FROM counter"
         ),
-        Engine::Postgres => format!(
-            "SELECT g + {offset}, md5(g::text) FROM generate_series(1, {SLOW_ROWS}) AS g"
-        ),
+        Engine::Postgres => {
+            format!("SELECT g + {offset}, md5(g::text) FROM generate_series(1, {SLOW_ROWS}) AS g")
+        }
     }
 }
 
@@ -49,7 +49,10 @@ pub(crate) fn no_transaction_statements(engine: Engine, version: i64) -> Vec<Str
     };
     vec![
         format!("CREATE TABLE nt_{version} (id INTEGER NOT NULL, payload TEXT NOT NULL);"),
-        format!("INSERT INTO nt_{version} (id, payload) {};", slow_rows(engine, 0)),
+        format!(
+            "INSERT INTO nt_{version} (id, payload) {};",
+            slow_rows(engine, 0)
+        ),
         format!("CREATE INDEX {concurrently}nt_{version}_id ON nt_{version} (id);"),
         format!("INSERT INTO applied_log (version) VALUES ({version});"),
     ]

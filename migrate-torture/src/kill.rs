@@ -10,10 +10,10 @@ use std::time::{Duration, Instant};
 use migrate_core::{Migrations, Resolution};
 use migrate_testkit::TestDb;
 
+use crate::Engine;
 use crate::child::INCOMPLETE;
 use crate::folder::{self, MIGRATIONS, SLOW_ROWS};
 use crate::rng::Rng;
-use crate::Engine;
 
 type Error = Box<dyn std::error::Error + Send + Sync>;
 
@@ -68,7 +68,9 @@ pub(crate) fn run(engine: Engine, trials: usize, seed: u64) -> Result<bool, Erro
             }
         }
         if number % 10 == 0 {
-            println!("{number} trials so far, {killed} killed mid-run, {inconsistent} inconsistent");
+            println!(
+                "{number} trials so far, {killed} killed mid-run, {inconsistent} inconsistent"
+            );
         }
     }
     println!("{trials} trials, {killed} killed mid-run, {inconsistent} inconsistent");
@@ -103,7 +105,12 @@ enum Db {
 }
 
 impl Db {
-    fn create(engine: Engine, runtime: &tokio::runtime::Runtime, scratch: &Path, number: usize) -> Result<Db, Error> {
+    fn create(
+        engine: Engine,
+        runtime: &tokio::runtime::Runtime,
+        scratch: &Path,
+        number: usize,
+    ) -> Result<Db, Error> {
         Ok(match engine {
             Engine::Sqlite => {
                 let path = scratch.join(format!("trial-{number}.db"));
@@ -141,7 +148,11 @@ enum Ended {
 }
 
 impl<'a> Trial<'a> {
-    fn new(runtime: &'a tokio::runtime::Runtime, migrations: &'a Migrations, db: &'a mut Db) -> Trial<'a> {
+    fn new(
+        runtime: &'a tokio::runtime::Runtime,
+        migrations: &'a Migrations,
+        db: &'a mut Db,
+    ) -> Trial<'a> {
         Trial {
             runtime,
             migrations,
@@ -153,12 +164,22 @@ impl<'a> Trial<'a> {
     /// Kills one to three runs at random points, then runs until the folder
     /// is applied, resolving incomplete migrations. Returns the problems
     /// found.
-    fn run(&mut self, engine: Engine, folder: &Path, rng: &mut Rng, full: Duration) -> Result<Vec<String>, Error> {
+    fn run(
+        &mut self,
+        engine: Engine,
+        folder: &Path,
+        rng: &mut Rng,
+        full: Duration,
+    ) -> Result<Vec<String>, Error> {
         let mut problems = Vec::new();
         let kills = 1 + rng.below(3);
-        let full_ms = full.as_millis().max(1);
+        // Within the first 60% of a full run's time: each kill lands
+        // further in, since a run goes on from where the last one stopped.
+        let full_ms = (full.as_millis() * 3 / 5).max(1);
         for _ in 0..kills {
-            let delay = Duration::from_millis(u64::try_from(rng.next() % u64::try_from(full_ms).unwrap_or(1)).unwrap_or(0));
+            let delay = Duration::from_millis(
+                u64::try_from(rng.next() % u64::try_from(full_ms).unwrap_or(1)).unwrap_or(0),
+            );
             let mut child = spawn(engine, self.db, folder, rng.one_in(3))?;
             let started = Instant::now();
             let status = loop {
@@ -178,9 +199,10 @@ impl<'a> Trial<'a> {
                 }
                 Some(status) => match self.ended(child, status)? {
                     Ended::Applied => break,
-                    Ended::Incomplete { version, statements_done } => {
-                        problems.extend(self.resolve(engine, version, statements_done, rng)?)
-                    }
+                    Ended::Incomplete {
+                        version,
+                        statements_done,
+                    } => problems.extend(self.resolve(engine, version, statements_done, rng)?),
                     Ended::Failed(message) => return Ok(vec![format!("a run failed: {message}")]),
                 },
             }
@@ -203,9 +225,10 @@ impl<'a> Trial<'a> {
                     problems.extend(self.check_complete());
                     return Ok(problems);
                 }
-                Ended::Incomplete { version, statements_done } => {
-                    problems.extend(self.resolve(engine, version, statements_done, rng)?)
-                }
+                Ended::Incomplete {
+                    version,
+                    statements_done,
+                } => problems.extend(self.resolve(engine, version, statements_done, rng)?),
                 Ended::Failed(message) => {
                     problems.push(format!("a run failed: {message}"));
                     return Ok(problems);
@@ -238,15 +261,25 @@ impl<'a> Trial<'a> {
     /// says completed, and perhaps the one it says may have), then either
     /// undoes them and resolves it as rolled back, or completes the rest by
     /// hand and resolves it as completed.
-    fn resolve(&mut self, engine: Engine, version: i64, statements_done: i64, rng: &mut Rng) -> Result<Vec<String>, Error> {
+    fn resolve(
+        &mut self,
+        engine: Engine,
+        version: i64,
+        statements_done: i64,
+        rng: &mut Rng,
+    ) -> Result<Vec<String>, Error> {
         let mut problems = Vec::new();
         if !folder::no_transaction(version) {
-            return Ok(vec![format!("migration {version} reported incomplete runs in a transaction")]);
+            return Ok(vec![format!(
+                "migration {version} reported incomplete runs in a transaction"
+            )]);
         }
         let effects = self.effects(version)?;
         let present = effects.iter().take_while(|effect| **effect).count();
         if effects[present..].iter().any(|effect| *effect) {
-            problems.push(format!("migration {version}: its statements took effect out of order: {effects:?}"));
+            problems.push(format!(
+                "migration {version}: its statements took effect out of order: {effects:?}"
+            ));
         }
         let present = i64::try_from(present).unwrap_or(i64::MAX);
         if present < statements_done || present > statements_done + 1 {
@@ -257,7 +290,9 @@ impl<'a> Trial<'a> {
         let statements = folder::no_transaction_statements(engine, version);
         let resolution = if rng.one_in(2) {
             self.execute(&format!("DROP TABLE IF EXISTS nt_{version}"))?;
-            self.execute(&format!("DELETE FROM applied_log WHERE version = {version}"))?;
+            self.execute(&format!(
+                "DELETE FROM applied_log WHERE version = {version}"
+            ))?;
             Resolution::RolledBack
         } else {
             for statement in &statements[usize::try_from(present).unwrap_or(0)..] {
@@ -273,7 +308,9 @@ impl<'a> Trial<'a> {
             }
             Db::Postgres(db) => self.runtime.block_on(async {
                 let mut client = db.connect().await?;
-                runner.resolve_async(&mut client, version, resolution).await?;
+                runner
+                    .resolve_async(&mut client, version, resolution)
+                    .await?;
                 Ok::<_, Error>(())
             })?,
         }
@@ -289,10 +326,14 @@ impl<'a> Trial<'a> {
             false => 0,
         };
         if rows != 0 && rows != SLOW_ROWS {
-            return Err(format!("migration {version}: a statement half-applied, {rows} rows").into());
+            return Err(
+                format!("migration {version}: a statement half-applied, {rows} rows").into(),
+            );
         }
         let index = self.index_exists(&format!("nt_{version}_id"))?;
-        let logged = self.count(&format!("SELECT count(*) FROM applied_log WHERE version = {version}"))?;
+        let logged = self.count(&format!(
+            "SELECT count(*) FROM applied_log WHERE version = {version}"
+        ))?;
         if logged > 1 {
             return Err(format!("migration {version}: logged {logged} times").into());
         }
@@ -310,11 +351,18 @@ impl<'a> Trial<'a> {
 
     fn problems_when_complete(&mut self) -> Result<Vec<String>, Error> {
         let mut problems = Vec::new();
-        let history = self.rows("SELECT version, checksum, finished FROM _migrations ORDER BY version")?;
+        let history =
+            self.rows("SELECT version, checksum, finished FROM _migrations ORDER BY version")?;
         let expected: Vec<Vec<String>> = self
             .migrations
             .iter()
-            .map(|m| vec![m.version().to_string(), m.checksum_hex(), "finished".to_owned()])
+            .map(|m| {
+                vec![
+                    m.version().to_string(),
+                    m.checksum_hex(),
+                    "finished".to_owned(),
+                ]
+            })
             .collect();
         let history: Vec<Vec<String>> = history
             .into_iter()
@@ -326,13 +374,23 @@ impl<'a> Trial<'a> {
             })
             .collect();
         if history != expected {
-            problems.push(format!("the history has {} rows that differ from the folder's {}", history.len(), expected.len()));
+            problems.push(format!(
+                "the history has {} rows that differ from the folder's {}",
+                history.len(),
+                expected.len()
+            ));
         }
-        let log = self.rows("SELECT version, count(*) FROM applied_log GROUP BY version ORDER BY version")?;
-        let once: Vec<Vec<String>> = (1..=MIGRATIONS).map(|v| vec![v.to_string(), "1".to_owned()]).collect();
+        let log = self
+            .rows("SELECT version, count(*) FROM applied_log GROUP BY version ORDER BY version")?;
+        let once: Vec<Vec<String>> = (1..=MIGRATIONS)
+            .map(|v| vec![v.to_string(), "1".to_owned()])
+            .collect();
         if log != once {
             let wrong: Vec<&Vec<String>> = log.iter().filter(|row| row[1] != "1").take(5).collect();
-            problems.push(format!("applied_log has {} versions, not each once: {wrong:?}", log.len()));
+            problems.push(format!(
+                "applied_log has {} versions, not each once: {wrong:?}",
+                log.len()
+            ));
         }
         for version in 2..=MIGRATIONS {
             if folder::no_transaction(version) {
@@ -342,7 +400,10 @@ impl<'a> Trial<'a> {
             } else {
                 let rows = self.count(&format!("SELECT count(*) FROM t_{version}"))?;
                 if rows != folder::rows_of(version) {
-                    problems.push(format!("t_{version} has {rows} rows, not {}", folder::rows_of(version)));
+                    problems.push(format!(
+                        "t_{version} has {rows} rows, not {}",
+                        folder::rows_of(version)
+                    ));
                 }
             }
         }
@@ -351,16 +412,24 @@ impl<'a> Trial<'a> {
 
     fn table_exists(&mut self, name: &str) -> Result<bool, Error> {
         let sql = match self.db {
-            Db::Sqlite(_) => format!("SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '{name}'"),
-            Db::Postgres(_) => format!("SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relname = '{name}'"),
+            Db::Sqlite(_) => format!(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'table' AND name = '{name}'"
+            ),
+            Db::Postgres(_) => {
+                format!("SELECT count(*) FROM pg_class WHERE relkind = 'r' AND relname = '{name}'")
+            }
         };
         Ok(self.count(&sql)? == 1)
     }
 
     fn index_exists(&mut self, name: &str) -> Result<bool, Error> {
         let sql = match self.db {
-            Db::Sqlite(_) => format!("SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = '{name}'"),
-            Db::Postgres(_) => format!("SELECT count(*) FROM pg_class WHERE relkind = 'i' AND relname = '{name}'"),
+            Db::Sqlite(_) => format!(
+                "SELECT count(*) FROM sqlite_schema WHERE type = 'index' AND name = '{name}'"
+            ),
+            Db::Postgres(_) => {
+                format!("SELECT count(*) FROM pg_class WHERE relkind = 'i' AND relname = '{name}'")
+            }
         };
         Ok(self.count(&sql)? == 1)
     }

@@ -83,7 +83,9 @@ fn main() -> ExitCode {
     let seed = || {
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
-            .map_or(1, |since| (since.as_secs() << 32) ^ u64::from(since.subsec_nanos()) | 1)
+            .map_or(1, |since| {
+                (since.as_secs() << 32) ^ u64::from(since.subsec_nanos()) | 1
+            })
     };
     let result = match args.command {
         Command::Kill {

@@ -33,7 +33,10 @@ fn sqlite_statement(rng: &mut Rng, n: usize) -> String {
         3 => format!(
             "CREATE TABLE IF NOT EXISTS tt{n} (a);\nCREATE TRIGGER IF NOT EXISTS tr{n} AFTER INSERT ON tt{n} BEGIN SELECT ';'; SELECT CASE WHEN 1 THEN 2 END; END"
         ),
-        4 => format!("CREATE VIEW IF NOT EXISTS v{n} AS SELECT {} AS c", expression(rng)),
+        4 => format!(
+            "CREATE VIEW IF NOT EXISTS v{n} AS SELECT {} AS c",
+            expression(rng)
+        ),
         5 => "SELECT 1 -- a comment; with a semicolon\n".to_owned(),
         6 => "/* leading ; comment */ SELECT 'x'".to_owned(),
         7 => format!("WITH c(x) AS (SELECT {}) SELECT x FROM c", expression(rng)),
@@ -105,10 +108,53 @@ fn separator(rng: &mut Rng) -> String {
 
 /// Characters that matter to a lexer, and some that do not.
 const ALPHABET: &[&str] = &[
-    ";", "'", "\"", "`", "[", "]", "$", "$$", "$a$", "-", "--", "/", "*", "/*", "*/", "\n", "\r", " ",
-    "\\", "E", "e", "U&", "x", "BEGIN", "END", "CASE", "ATOMIC", "CREATE", "TRIGGER", "COMMIT",
-    "ROLLBACK", "SAVEPOINT", "RELEASE", "TO", "PRAGMA", "é", "\u{feff}", "\0", "0", "9", "_", "(", ")",
-    "-- migrate:no-transaction\n", "-- migrate:", "-- +goose Up\n", "-- +migrate Down\n",
+    ";",
+    "'",
+    "\"",
+    "`",
+    "[",
+    "]",
+    "$",
+    "$$",
+    "$a$",
+    "-",
+    "--",
+    "/",
+    "*",
+    "/*",
+    "*/",
+    "\n",
+    "\r",
+    " ",
+    "\\",
+    "E",
+    "e",
+    "U&",
+    "x",
+    "BEGIN",
+    "END",
+    "CASE",
+    "ATOMIC",
+    "CREATE",
+    "TRIGGER",
+    "COMMIT",
+    "ROLLBACK",
+    "SAVEPOINT",
+    "RELEASE",
+    "TO",
+    "PRAGMA",
+    "é",
+    "\u{feff}",
+    "\0",
+    "0",
+    "9",
+    "_",
+    "(",
+    ")",
+    "-- migrate:no-transaction\n",
+    "-- migrate:",
+    "-- +goose Up\n",
+    "-- +migrate Down\n",
 ];
 
 /// `text`, changed a few times at random places: a token inserted, a range
@@ -145,9 +191,34 @@ pub(crate) fn soup(rng: &mut Rng) -> String {
 
 /// A file name of a migrations folder, well-formed or nearly.
 pub(crate) fn file_name(rng: &mut Rng) -> String {
-    let versions = ["1", "0001", "20240102150405", "9223372036854775807", "99999999999999999999", "0", "-1", ""];
-    let descriptions = ["create_users", "a-b", "x", "", "with space", "dots.in.it", "é"];
-    let suffixes = [".sql", ".up.sql", ".down.sql", ".SQL", ".sql.bak", "", ".up.down.sql"];
+    let versions = [
+        "1",
+        "0001",
+        "20240102150405",
+        "9223372036854775807",
+        "99999999999999999999",
+        "0",
+        "-1",
+        "",
+    ];
+    let descriptions = [
+        "create_users",
+        "a-b",
+        "x",
+        "",
+        "with space",
+        "dots.in.it",
+        "é",
+    ];
+    let suffixes = [
+        ".sql",
+        ".up.sql",
+        ".down.sql",
+        ".SQL",
+        ".sql.bak",
+        "",
+        ".up.down.sql",
+    ];
     let separators = ["_", "__", "-", ""];
     let mut name = format!(
         "{}{}{}{}",
@@ -167,12 +238,34 @@ pub(crate) fn file_name(rng: &mut Rng) -> String {
 
 /// The macro's arguments, well-formed or nearly.
 pub(crate) fn macro_arguments(rng: &mut Rng) -> String {
-    let keys = ["dialect", "history_table", "layout", "foreign_keys", "check_limit", "unknown", "r#dialect"];
-    let values = [
-        "\"sqlite\"", "\"postgres\"", "\"mysql\"", "\"app.history\"", "\"temp.x\"", "\"on\"", "\"off\"", "\"flat\"",
-        "\"prisma\"", "1000", "0", "true", "\"\"", "r\"raw\"", "b\"bytes\"",
+    let keys = [
+        "dialect",
+        "history_table",
+        "layout",
+        "foreign_keys",
+        "check_limit",
+        "unknown",
+        "r#dialect",
     ];
-    let mut text = (*rng.pick(&["\"migrations\"", "migrations", "\"\"", "r#\"m\"#", ""])).to_owned();
+    let values = [
+        "\"sqlite\"",
+        "\"postgres\"",
+        "\"mysql\"",
+        "\"app.history\"",
+        "\"temp.x\"",
+        "\"on\"",
+        "\"off\"",
+        "\"flat\"",
+        "\"prisma\"",
+        "1000",
+        "0",
+        "true",
+        "\"\"",
+        "r\"raw\"",
+        "b\"bytes\"",
+    ];
+    let mut text =
+        (*rng.pick(&["\"migrations\"", "migrations", "\"\"", "r#\"m\"#", ""])).to_owned();
     for _ in 0..rng.below(5) {
         text.push_str(*rng.pick(&[", ", ",", " "]));
         text.push_str(*rng.pick(&keys));

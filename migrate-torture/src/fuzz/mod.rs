@@ -29,7 +29,10 @@ use crate::rng::Rng;
 use targets::Target;
 
 /// Fuzzes for `seconds`; returns whether nothing was found.
-pub(crate) fn run(seconds: u64, seed: u64) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
+pub(crate) fn run(
+    seconds: u64,
+    seed: u64,
+) -> Result<bool, Box<dyn std::error::Error + Send + Sync>> {
     println!("fuzzing for {seconds} s, seed {seed}");
     // Panics are findings, reported below with their input.
     panic::set_hook(Box::new(|_| {}));
@@ -62,7 +65,9 @@ pub(crate) fn run(seconds: u64, seed: u64) -> Result<bool, Box<dyn std::error::E
             executions += 1;
             if let Some(finding) = finding {
                 let _ = panic::take_hook();
-                println!("FINDING in {target:?} after {executions} executions (seed {seed}): {finding}");
+                println!(
+                    "FINDING in {target:?} after {executions} executions (seed {seed}): {finding}"
+                );
                 println!("input: {input:?}");
                 return Ok(false);
             }
