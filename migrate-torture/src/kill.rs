@@ -101,7 +101,7 @@ fn spawn(engine: Engine, db: &Db, folder: &Path, per_migration: bool) -> Result<
 /// A trial's database.
 enum Db {
     Sqlite(PathBuf),
-    Postgres(TestDb),
+    Postgres(Box<TestDb>),
 }
 
 impl Db {
@@ -119,7 +119,7 @@ impl Db {
                 }
                 Db::Sqlite(path)
             }
-            Engine::Postgres => Db::Postgres(runtime.block_on(TestDb::create())?),
+            Engine::Postgres => Db::Postgres(Box::new(runtime.block_on(TestDb::create())?)),
         })
     }
 
@@ -177,9 +177,7 @@ impl<'a> Trial<'a> {
         // further in, since a run goes on from where the last one stopped.
         let full_ms = (full.as_millis() * 3 / 5).max(1);
         for _ in 0..kills {
-            let delay = Duration::from_millis(
-                u64::try_from(rng.next() % u64::try_from(full_ms).unwrap_or(1)).unwrap_or(0),
-            );
+            let delay = Duration::from_millis(rng.next() % u64::try_from(full_ms).unwrap_or(1));
             let mut child = spawn(engine, self.db, folder, rng.one_in(3))?;
             let started = Instant::now();
             let status = loop {

@@ -498,7 +498,7 @@ fn a_sqlite_no_transaction_migration_shows_the_mark_while_its_row_is_unfinished(
         // Shown before the unfinished row's record, the action before the
         // first statement; withdrawn after the migration's last action.
         assert_eq!(recorder.purposes()[first_statement - 1], Purpose::Record);
-        assert!(start <= first_statement - 1, "{fail:?}: {marks:?}");
+        assert!(start < first_statement, "{fail:?}: {marks:?}");
         let last_statement = recorder
             .purposes()
             .iter()

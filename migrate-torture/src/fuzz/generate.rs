@@ -85,7 +85,7 @@ pub(crate) fn postgres_script(rng: &mut Rng) -> String {
     let mut script = String::new();
     for n in 0..count {
         script.push_str(&separator(rng));
-        script.push_str(*rng.pick(POSTGRES_STATEMENTS));
+        script.push_str(rng.word(POSTGRES_STATEMENTS));
         if n + 1 < count || !rng.one_in(3) {
             script.push(';');
         }
@@ -267,10 +267,10 @@ pub(crate) fn macro_arguments(rng: &mut Rng) -> String {
     let mut text =
         (*rng.pick(&["\"migrations\"", "migrations", "\"\"", "r#\"m\"#", ""])).to_owned();
     for _ in 0..rng.below(5) {
-        text.push_str(*rng.pick(&[", ", ",", " "]));
-        text.push_str(*rng.pick(&keys));
-        text.push_str(*rng.pick(&[" = ", "=", " "]));
-        text.push_str(*rng.pick(&values));
+        text.push_str(rng.word(&[", ", ",", " "]));
+        text.push_str(rng.word(&keys));
+        text.push_str(rng.word(&[" = ", "=", " "]));
+        text.push_str(rng.word(&values));
     }
     if rng.one_in(3) {
         text = mutate(rng, &text);
