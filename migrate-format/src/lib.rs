@@ -27,6 +27,7 @@ pub mod history;
 pub mod lexer;
 pub mod lock;
 pub mod name;
+pub mod session;
 pub mod transaction;
 
 pub use checksum::Checksum;
