@@ -10,11 +10,17 @@
 //!
 //! Only a prefix that ran without a problem is saved, so restoring one never
 //! hides an error. The cache is an optimization: when it cannot be read or
-//! written, the dry run simply runs in full.
+//! written, the dry run simply runs in full. A folder that passed leaves an
+//! empty marker under the key of all its migrations, so that a build that
+//! changed none of them (`touch src/main.rs`) does not run anything.
 //!
-//! A checkpoint holds the `main` database only. `TEMP` tables and triggers
-//! and attached in-memory databases belong to the connection and are not in
-//! it; at run time they would not outlive the connection either.
+//! A checkpoint holds the `main` database only, which is all the state there
+//! is between two migrations: the dry run puts the connection's settings
+//! back after each migration, refuses TEMP objects, attached databases and
+//! deferred foreign key violations left behind, and counts the steps of each
+//! statement the same way whatever ran before it on the connection. So a
+//! run that resumes from a checkpoint gives the same verdict, and the same
+//! messages, as one that does not.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -36,6 +42,12 @@ const EVERY: usize = 25;
 /// applied migration must not be edited. Each checkpoint is a copy of the
 /// database, about 8 KB per table and index.
 const REACH: usize = 100;
+
+/// The meaning of a dry run's checkpoints and markers. Bumped whenever the
+/// dry run starts to judge the same migrations differently, so that the
+/// caches of an earlier checker, which may survive in `OUT_DIR` across an
+/// upgrade of a path or git dependency, are not used.
+const FORMAT: u32 = 2;
 
 /// The cache folder of one dry run, and the key of each prefix.
 pub(crate) struct Cache {
@@ -97,6 +109,18 @@ impl Cache {
         }
     }
 
+    /// Whether these exact migrations passed before.
+    pub(crate) fn passed(&self) -> bool {
+        self.marker().is_file()
+    }
+
+    /// Records that these exact migrations passed.
+    pub(crate) fn remember_passed(&self) {
+        if fs::create_dir_all(&self.folder).is_ok() {
+            let _ = fs::write(self.marker(), "");
+        }
+    }
+
     /// Deletes the checkpoints of other versions of the folder, which an
     /// edit has made useless.
     pub(crate) fn prune(&self) {
@@ -106,6 +130,7 @@ impl Cache {
         let current: Vec<PathBuf> = (0..self.keys.len())
             .filter(|&count| self.is_checkpoint(count))
             .map(|count| self.path(count))
+            .chain([self.marker()])
             .collect();
         for entry in entries.flatten() {
             if !current.contains(&entry.path()) {
@@ -117,6 +142,12 @@ impl Cache {
     fn path(&self, count: usize) -> PathBuf {
         self.folder.join(format!("{}.sqlite", self.keys[count]))
     }
+
+    /// The marker of a folder that passed: under the key of all migrations.
+    fn marker(&self) -> PathBuf {
+        let all = self.keys.len() - 1;
+        self.folder.join(format!("{}.passed", self.keys[all]))
+    }
 }
 
 /// Whether the state after `count` of `total` migrations is saved.
@@ -125,20 +156,21 @@ fn is_checkpoint(count: usize, total: usize) -> bool {
     count > 0 && count < total && (fixed || count + 1 == total)
 }
 
-/// What a prefix's state depends on besides its migrations: this checker,
-/// the SQLite it runs, the options, and the stubs (declared anywhere in the
-/// folder, and registered for the whole run).
+/// What a prefix's state and a folder's verdict depend on besides its
+/// migrations: this checker, the SQLite it runs, the options, and the stubs
+/// (declared anywhere in the folder, and registered for the whole run).
 fn environment(options: &SqliteOptions, functions: &[SqliteFunction]) -> String {
     let stubs: Vec<String> = functions
         .iter()
         .map(|f| format!("{}/{:?}", f.name, f.arity))
         .collect();
     format!(
-        "migrate-check {} sqlite {} foreign_keys={} history={} functions={}",
+        "migrate-check {} format {FORMAT} sqlite {} foreign_keys={} history={} step_limit={} functions={}",
         env!("CARGO_PKG_VERSION"),
         super::ffi::version(),
         options.foreign_keys,
         options.history_table,
+        options.step_limit,
         stubs.join(",")
     )
 }

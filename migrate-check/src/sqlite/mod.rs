@@ -14,9 +14,19 @@
 //! - `foreign_keys` is ON by default, as a connection of the SQLite that
 //!   rusqlite's `bundled` feature compiles opens; [`SqliteOptions`] turns it
 //!   off for connections that keep SQLite's stock default.
+//! - A connection setting made by a migration lasts until the end of that
+//!   migration (see [`migrate_format::session`]): after each migration the
+//!   settings are put back, a migration that leaves a TEMP object or an
+//!   attached database behind is refused, and so is one that leaves a
+//!   foreign key violation for a deferred check at COMMIT. Each migration is
+//!   checked as if it were applied on its own, in a later deploy, which is
+//!   also what makes the checkpoints of the cache exact.
 //!
 //! The dry run stops at the first up migration that fails, as the runtime
 //! would: everything after it would run against a schema that never exists.
+//! It also stops any statement after a bounded number of steps of SQLite's
+//! virtual machine ([`SqliteOptions::step_limit`]), so that a query that
+//! never ends cannot hang the build.
 
 mod cache;
 mod ffi;
@@ -28,6 +38,7 @@ use migrate_format::checksum;
 use migrate_format::directive::SqliteFunction;
 use migrate_format::history::{self, Dialect, Row, TableName};
 use migrate_format::lexer::{self, Flavor};
+use migrate_format::session;
 use migrate_format::{Problem, SourceFile, SourceMigration};
 
 use cache::Cache;
@@ -47,13 +58,24 @@ pub struct SqliteOptions {
     /// The runtime's history table, `_migrations` unless the macro is told
     /// the name the runner uses.
     pub history_table: TableName,
+    /// How many steps of SQLite's virtual machine one statement may take
+    /// before the dry run stops it and reports it, [`DEFAULT_STEP_LIMIT`]
+    /// unless told otherwise; 0 for no limit. Steps, not time, so that the
+    /// verdict does not depend on the build machine's speed.
+    pub step_limit: u64,
 }
+
+/// The default [`SqliteOptions::step_limit`]: about 10 to 30 seconds of a
+/// statement in a default (unoptimized) build, and far more than any
+/// migration of a real project needs on the few rows that a dry run holds.
+pub const DEFAULT_STEP_LIMIT: u64 = 500_000_000;
 
 impl Default for SqliteOptions {
     fn default() -> Self {
         SqliteOptions {
             foreign_keys: true,
             history_table: TableName::default(),
+            step_limit: DEFAULT_STEP_LIMIT,
         }
     }
 }
@@ -76,12 +98,12 @@ pub fn check_sqlite_with(migrations: &[SourceMigration], options: SqliteOptions)
 /// [`check_sqlite_with`], resuming from the checkpoint of the longest
 /// unchanged prefix of the migrations saved in the folder `cache`, and
 /// saving checkpoints: one for all migrations but the newest, and one every
-/// 25 migrations among the newest hundred.
+/// 25 migrations among the newest hundred. A folder that passed is
+/// remembered, and passes again without running.
 ///
-/// The result is the same as without a cache, with one difference: the
-/// transaction that holds the migrations commits at each checkpoint, so a
-/// deferred foreign key violated before one and repaired after it is
-/// reported. A failing cache is ignored.
+/// The result is always the same as without a cache: between two
+/// migrations the connection holds nothing that a checkpoint lacks (see the
+/// module's documentation). A failing cache is ignored.
 pub fn check_sqlite_cached(
     migrations: &[SourceMigration],
     options: SqliteOptions,
@@ -104,6 +126,9 @@ fn dry_run(
             return vec![problem_in(file, message)];
         }
     };
+    if cache.as_ref().is_some_and(Cache::passed) {
+        return Vec::new();
+    }
     let start = cache
         .as_ref()
         .and_then(|cache| run.resume(cache))
@@ -114,6 +139,9 @@ fn dry_run(
         run.check_views(migrations);
     }
     if let Some(cache) = cache {
+        if run.problems.is_empty() {
+            cache.remember_passed();
+        }
         cache.prune();
     }
     run.problems
@@ -139,16 +167,22 @@ struct DryRun {
     db: Db,
     options: SqliteOptions,
     functions: Vec<SqliteFunction>,
+    /// The connection's settings before any migration, as
+    /// [`session::sqlite_read`] reads them: what each migration's settings
+    /// are put back to.
+    settings: Vec<i64>,
     problems: Vec<Problem>,
 }
 
 impl DryRun {
     fn new(options: SqliteOptions, functions: Vec<SqliteFunction>) -> Result<DryRun, String> {
         let db = open(&options, &functions)?;
+        let settings = db.integers(&session::sqlite_read())?;
         Ok(DryRun {
             db,
             options,
             functions,
+            settings,
             problems: Vec::new(),
         })
     }
@@ -158,6 +192,11 @@ impl DryRun {
     fn resume(&mut self, cache: &Cache) -> Option<usize> {
         let (count, db) = cache.restore()?;
         configure(&db, &self.options, &self.functions).ok()?;
+        // A new connection starts with the same settings as the first one;
+        // should it not, the checkpoint is not used.
+        if db.integers(&session::sqlite_read()).ok()? != self.settings {
+            return None;
+        }
         self.db = db;
         Some(count)
     }
@@ -174,6 +213,7 @@ impl DryRun {
             }
             last = Some(&migration.up);
             if !self.up(migration) {
+                self.hint_at_settings(&migrations[..index]);
                 break;
             }
             if let Some(down) = &migration.down
@@ -182,9 +222,15 @@ impl DryRun {
                 break;
             }
         }
-        // The final commit is where deferred foreign keys are checked.
+        // Each migration was checked for deferred foreign key violations on
+        // its own, so this commit only ends the run; after a failure there is
+        // nothing left worth committing.
         if let Some(file) = last {
-            self.end_transaction(file);
+            if self.problems.is_empty() {
+                self.end_transaction(file);
+            } else if !self.db.autocommit() {
+                self.internal(file, "ROLLBACK");
+            }
         }
     }
 
@@ -197,7 +243,7 @@ impl DryRun {
             self.record(migration, false);
             self.end_transaction(file);
             let applied = statement_by_statement(&self.db, file);
-            let applied = self.collect(applied);
+            let applied = self.collect(applied) && self.settle(file);
             if applied {
                 self.finish_record(migration);
             }
@@ -206,11 +252,36 @@ impl DryRun {
             if self.db.autocommit() {
                 self.begin(file);
             }
-            let applied = self.in_transaction(file);
+            let applied = self.in_transaction(file) && self.settle(file);
             if applied {
                 self.record(migration, true);
             }
             applied
+        }
+    }
+
+    /// Ends the migration's hold on the connection, so that the next one
+    /// meets the connection as a later deploy would give it: the settings
+    /// put back, no TEMP object nor attached database left (removed, and
+    /// refused unless the file is not checked), and no foreign key
+    /// violation left for COMMIT. Returns whether the migration left none
+    /// of these.
+    fn settle(&mut self, file: &SourceFile) -> bool {
+        let settled = settle(&self.db, &self.settings, file);
+        self.collect(settled)
+    }
+
+    /// When an up migration failed after earlier ones changed connection
+    /// settings that may explain its message, says that those settings no
+    /// longer hold. Read from the files, not from the run, so that the
+    /// message is the same whether or not the earlier migrations ran from a
+    /// checkpoint.
+    fn hint_at_settings(&mut self, earlier: &[SourceMigration]) {
+        let Some(problem) = self.problems.last_mut() else {
+            return;
+        };
+        if let Some(hint) = settings_hint(earlier, &problem.file, &problem.message) {
+            problem.message.push_str(&hint);
         }
     }
 
@@ -226,10 +297,14 @@ impl DryRun {
             // foreign keys could tell the difference, and they are checked
             // at this commit instead of a later one.
             self.end_transaction(file);
+            let settings = &self.settings;
             let checked = self
                 .copy()
                 .map_err(|message| problem_in(&file.display, message))
-                .and_then(|copy| statement_by_statement(&copy, file));
+                .and_then(|copy| {
+                    statement_by_statement(&copy, file)?;
+                    settle(&copy, settings, file)
+                });
             self.collect(checked);
             return true;
         }
@@ -243,19 +318,34 @@ impl DryRun {
             ("BEGIN".to_owned(), "ROLLBACK".to_owned())
         };
         self.internal(file, &open);
-        self.in_transaction(file);
+        if self.in_transaction(file) {
+            self.settle(file);
+        }
         // An error such as a RAISE(ROLLBACK) in a trigger may already have
         // rolled the whole transaction back. Then there is nothing to undo,
         // but the migrations of that transaction are gone too, and going on
         // would only report errors that they would have prevented.
         if self.db.autocommit() {
+            self.restore_settings(file);
             return !nested;
         }
         self.internal(file, &undo);
+        // Rolling back undoes the down migration's changes to the database,
+        // not to the connection's settings.
+        self.restore_settings(file);
         true
     }
 
+    /// Puts the settings back after a down migration that failed part-way,
+    /// or whose savepoint was rolled back.
+    fn restore_settings(&mut self, file: &SourceFile) {
+        let restored = restore_settings(&self.db, &self.settings)
+            .map_err(|message| internal_problem(file, "restoring the settings", &message));
+        self.collect(restored);
+    }
+
     /// Runs a whole file inside the open transaction, as one script.
+    /// The caller settles the connection afterwards.
     fn in_transaction(&mut self, file: &SourceFile) -> bool {
         self.db.guard_transaction(true);
         let result = if file.directives.no_check {
@@ -358,8 +448,8 @@ impl DryRun {
     /// fails at run time too, so it is reported on the migration.
     fn internal(&mut self, file: &SourceFile, sql: &str) {
         if let Err(message) = self.db.execute(sql) {
-            let message = format!("migrate's own `{sql}` fails after this migration: {message}");
-            self.problems.push(problem_in(&file.display, message));
+            self.problems
+                .push(internal_problem(file, &format!("`{sql}`"), &message));
         }
     }
 
@@ -368,6 +458,113 @@ impl DryRun {
         configure(&copy, &self.options, &self.functions)?;
         Ok(copy)
     }
+}
+
+/// What [`DryRun::settle`] does, on any connection of the dry run.
+fn settle(db: &Db, settings: &[i64], file: &SourceFile) -> Result<(), Problem> {
+    let touched = db.take_touched();
+    let internal = |what: &str, message: String| internal_problem(file, what, &message);
+    let mut problem = None;
+    if touched.connection_objects {
+        let leftovers = db
+            .pairs(session::SQLITE_LEFTOVERS)
+            .map_err(|message| internal("listing TEMP objects", message))?;
+        for (kind, name) in &leftovers {
+            db.execute(&session::sqlite_drop_leftover(kind, name))
+                .map_err(|message| internal("removing a TEMP object", message))?;
+        }
+        // A file that is not checked reports nothing; what it left is
+        // still removed, so that the migrations after it meet what they
+        // would meet in a later deploy.
+        if let Some((kind, name)) = leftovers.first().filter(|_| !file.directives.no_check) {
+            problem = Some(leftover_problem(file, kind, name, leftovers.len()));
+        }
+    }
+    if touched.settings {
+        restore_settings(db, settings)
+            .map_err(|message| internal("restoring the settings", message))?;
+    }
+    let deferred = db
+        .deferred_violations()
+        .map_err(|message| internal("counting deferred foreign key violations", message))?;
+    if deferred > 0 && problem.is_none() {
+        problem = Some(problem_in(
+            &file.display,
+            format!(
+                "leaves {deferred} foreign key violation(s) for COMMIT (a DEFERRABLE INITIALLY DEFERRED constraint, or `PRAGMA defer_foreign_keys`): applied on its own, as in a deploy that brings only this migration, it would fail at COMMIT; fix the rows in this migration"
+            ),
+        ));
+    }
+    problem.map_or(Ok(()), Err)
+}
+
+/// Puts back the settings that differ from `settings`.
+fn restore_settings(db: &Db, settings: &[i64]) -> Result<(), String> {
+    let current = db.integers(&session::sqlite_read())?;
+    let restore = session::sqlite_restore(settings, &current);
+    if restore.is_empty() {
+        return Ok(());
+    }
+    db.execute(&restore)
+}
+
+/// The problem of a migration that leaves a TEMP object or an attached
+/// database behind, at the first place the file names it.
+fn leftover_problem(file: &SourceFile, kind: &str, name: &str, count: usize) -> Problem {
+    let what = session::sqlite_describe_leftover(kind, name);
+    let more = match count {
+        1 => String::new(),
+        2 => " (and 1 more)".to_owned(),
+        _ => format!(" (and {} more)", count - 1),
+    };
+    let fix = if kind == "database" {
+        "DETACH it"
+    } else {
+        "drop it"
+    };
+    let message = format!(
+        "leaves {what}{more} behind: it belongs to the connection, not the database, so a later migration would see it only when both run in one process; {fix} before the end of this migration"
+    );
+    match find_word(&file.sql, name) {
+        Some(offset) => problem_at(file, offset, message),
+        None => problem_in(&file.display, message),
+    }
+}
+
+/// When migrate's own SQL fails after a migration.
+fn internal_problem(file: &SourceFile, what: &str, message: &str) -> Problem {
+    problem_in(
+        &file.display,
+        format!("migrate's own {what} fails after this migration: {message}"),
+    )
+}
+
+/// The hint for a failure in `failed` with `message`, when an earlier
+/// migration set a connection setting that could explain the message and
+/// the failing migration does not set it again.
+fn settings_hint(earlier: &[SourceMigration], failed: &str, message: &str) -> Option<String> {
+    let sets = |sql: &str| -> Vec<&'static session::Setting> {
+        session::pragmas_set(sql, &lexer::lex(sql, Flavor::Sqlite))
+            .iter()
+            .filter_map(|pragma| session::sqlite_setting(&pragma.name))
+            .collect()
+    };
+    earlier.iter().rev().find_map(|migration| {
+        let file = &migration.up;
+        let setting = sets(&file.sql).into_iter().find(|setting| {
+            setting.symptoms.iter().any(|symptom| message.contains(symptom))
+        })?;
+        Some(format!(
+            "; note that the `PRAGMA {}` of {} held only until the end of that migration: a connection setting made by a migration does not carry over to the migrations after it, as it would not in a deploy that applies {failed} alone; set it in this migration{}",
+            setting.name,
+            file.display,
+            if setting.name == "foreign_keys" {
+                ", which must be `-- migrate:no-transaction` for foreign_keys"
+            } else {
+                ""
+            }
+        ))
+    })
 }
 
 /// Runs a file one statement at a time, split as the runtime splits a
@@ -416,14 +613,17 @@ fn open(options: &SqliteOptions, functions: &[SqliteFunction]) -> Result<Db, Str
     Ok(db)
 }
 
-/// Sets the connection state that a copy does not inherit: pragmas and
-/// functions belong to the connection, not the database.
+/// Sets the connection state that a copy does not inherit: pragmas,
+/// functions and the step limit belong to the connection, not the database.
 fn configure(db: &Db, options: &SqliteOptions, functions: &[SqliteFunction]) -> Result<(), String> {
     let foreign_keys = if options.foreign_keys { "ON" } else { "OFF" };
     db.execute(&format!("PRAGMA foreign_keys = {foreign_keys}"))?;
     for function in functions {
         db.stub_function(&function.name, function.arity)?;
     }
+    db.limit_steps(options.step_limit);
+    // What configuring did is the starting point, not a migration's change.
+    db.take_touched();
     Ok(())
 }
 
