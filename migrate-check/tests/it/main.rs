@@ -608,7 +608,7 @@ fn a_deferred_violation_must_be_repaired_in_its_migration() {
     ]);
     assert_eq!(left.len(), 1, "{left:?}");
     assert!(
-        left[0].starts_with("migrations/2_child.sql: leaves 1 foreign key violation(s) for COMMIT"),
+        left[0].starts_with("migrations/2_child.sql: leaves a foreign key violation for COMMIT"),
         "{left:?}"
     );
     let repaired = sqlite(&[
