@@ -22,15 +22,17 @@
 //! run that resumes from a checkpoint gives the same verdict, and the same
 //! messages, as one that does not.
 
+use std::cell::RefCell;
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::thread::{self, JoinHandle};
 
 use migrate_format::checksum::{checksum, to_hex};
 use migrate_format::directive::SqliteFunction;
 use migrate_format::{SourceFile, SourceMigration};
 
 use super::SqliteOptions;
-use super::ffi::Db;
+use super::ffi::{Db, Movable};
 
 /// Checkpoints are saved every this many migrations, at fixed positions so
 /// that they stay valid when migrations are added after them. Replaying 25
@@ -54,6 +56,9 @@ pub(crate) struct Cache {
     folder: PathBuf,
     /// `keys[c]` names the state after the first `c` migrations.
     keys: Vec<String>,
+    /// The thread writing the newest checkpoint, which waits for the one
+    /// before it: the dry run goes on while the disk works. Joined on drop.
+    writer: RefCell<Option<JoinHandle<()>>>,
 }
 
 impl Cache {
@@ -72,6 +77,7 @@ impl Cache {
         Cache {
             folder: folder.to_owned(),
             keys,
+            writer: RefCell::new(None),
         }
     }
 
@@ -95,17 +101,38 @@ impl Cache {
         is_checkpoint(count, self.keys.len() - 1)
     }
 
-    /// Saves the state after the first `count` migrations.
+    /// Saves the state after the first `count` migrations: a copy in
+    /// memory now, written to its file by a thread of its own.
     pub(crate) fn save(&self, db: &Db, count: usize) {
         if fs::create_dir_all(&self.folder).is_err() || self.path(count).is_file() {
             return;
         }
-        // Written under a temporary name and renamed, so that a build killed
-        // half-way never leaves a truncated checkpoint behind.
+        let Ok(snapshot) = db.copy() else {
+            return;
+        };
         let partial = self.folder.join(format!("{}.partial", self.keys[count]));
-        let saved = Db::open_file(&partial, true).and_then(|file| db.backup_to(&file));
-        if saved.is_err() || fs::rename(&partial, self.path(count)).is_err() {
-            let _ = fs::remove_file(&partial);
+        let path = self.path(count);
+        let snapshot = match snapshot.movable() {
+            Ok(snapshot) => snapshot,
+            Err(snapshot) => return write_checkpoint(&snapshot, &partial, &path),
+        };
+        let previous = self.writer.take();
+        let writer = thread::Builder::new()
+            .name("migrate-check checkpoint".to_owned())
+            .spawn(move || {
+                if let Some(previous) = previous {
+                    let _ = previous.join();
+                }
+                write_checkpoint(&Movable::into_inner(snapshot), &partial, &path);
+            });
+        // Without a thread, this checkpoint is simply not saved.
+        *self.writer.borrow_mut() = writer.ok();
+    }
+
+    /// Waits until every checkpoint is written.
+    pub(crate) fn finish_writing(&self) {
+        if let Some(writer) = self.writer.take() {
+            let _ = writer.join();
         }
     }
 
@@ -124,6 +151,7 @@ impl Cache {
     /// Deletes the checkpoints of other versions of the folder, which an
     /// edit has made useless.
     pub(crate) fn prune(&self) {
+        self.finish_writing();
         let Ok(entries) = fs::read_dir(&self.folder) else {
             return;
         };
@@ -147,6 +175,25 @@ impl Cache {
     fn marker(&self) -> PathBuf {
         let all = self.keys.len() - 1;
         self.folder.join(format!("{}.passed", self.keys[all]))
+    }
+}
+
+impl Drop for Cache {
+    fn drop(&mut self) {
+        self.finish_writing();
+    }
+}
+
+/// Writes a checkpoint under a temporary name and renames it, so that a
+/// build killed half-way never leaves a truncated checkpoint behind. The
+/// new file needs no journal: until the rename, nothing reads it.
+fn write_checkpoint(snapshot: &Db, partial: &Path, path: &Path) {
+    let saved = Db::open_file(partial, true).and_then(|file| {
+        file.execute("PRAGMA journal_mode = OFF")?;
+        snapshot.backup_to(&file)
+    });
+    if saved.is_err() || fs::rename(partial, path).is_err() {
+        let _ = fs::remove_file(partial);
     }
 }
 

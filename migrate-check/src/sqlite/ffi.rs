@@ -162,6 +162,15 @@ impl Db {
         }
     }
 
+    /// What the statements since the last [`Db::take_touched`] may have
+    /// changed on the connection, without forgetting it.
+    pub(crate) fn peek_touched(&self) -> Touched {
+        Touched {
+            settings: self.guard.pragma_set.get(),
+            connection_objects: self.guard.connection_objects.get(),
+        }
+    }
+
     /// How many foreign key violations wait for the end of the transaction
     /// (deferred constraints, or `PRAGMA defer_foreign_keys`).
     pub(crate) fn deferred_violations(&self) -> Result<i64, String> {
@@ -467,6 +476,36 @@ impl Drop for Db {
         // the handle can be closed.
         unsafe {
             sys::sqlite3_close(self.handle);
+        }
+    }
+}
+
+/// A database that may move to another thread, to be written to a file
+/// there. Only made when SQLite was compiled thread-safe, where a connection
+/// may be used from any thread as long as one thread uses it at a time,
+/// which moving it guarantees.
+pub(crate) struct Movable(Db);
+
+// SAFETY: see `Movable`: `Db::movable` only wraps a connection of a
+// thread-safe SQLite, and the wrapper moves the connection with the state
+// its callbacks read (the boxed guard), so nothing is shared.
+unsafe impl Send for Movable {}
+
+impl Movable {
+    pub(crate) fn into_inner(self) -> Db {
+        self.0
+    }
+}
+
+impl Db {
+    /// This database, ready to move to another thread, or itself back when
+    /// this SQLite was compiled without thread support.
+    pub(crate) fn movable(self) -> Result<Movable, Db> {
+        // SAFETY: a plain query of a compile-time option.
+        if unsafe { sys::sqlite3_threadsafe() } == 0 {
+            Err(self)
+        } else {
+            Ok(Movable(self))
         }
     }
 }

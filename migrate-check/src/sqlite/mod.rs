@@ -319,26 +319,37 @@ impl DryRun {
             ("BEGIN".to_owned(), "ROLLBACK".to_owned())
         };
         self.internal(file, &open);
-        if self.in_transaction(file) {
+        let ran = self.in_transaction(file);
+        // Noted before settling, which forgets it: rolling back undoes the
+        // down migration's changes to the database, not to the settings.
+        let touched = self.db.peek_touched();
+        if ran {
             self.settle(file);
         }
         // An error such as a RAISE(ROLLBACK) in a trigger may already have
         // rolled the whole transaction back. Then there is nothing to undo,
         // but the migrations of that transaction are gone too, and going on
         // would only report errors that they would have prevented.
-        if self.db.autocommit() {
-            self.restore_settings(file);
-            return !nested;
+        let kept = !self.db.autocommit();
+        if kept {
+            self.internal(file, &undo);
         }
-        self.internal(file, &undo);
-        // Rolling back undoes the down migration's changes to the database,
-        // not to the connection's settings.
-        self.restore_settings(file);
-        true
+        if touched.settings {
+            self.restore_settings(file);
+        }
+        // A failed down migration is not settled: what it left is removed.
+        if !ran && touched.connection_objects {
+            let removed = remove_leftovers(&self.db)
+                .map(drop)
+                .map_err(|message| internal_problem(file, "removing a TEMP object", &message));
+            self.collect(removed);
+        }
+        self.db.take_touched();
+        kept || !nested
     }
 
-    /// Puts the settings back after a down migration that failed part-way,
-    /// or whose savepoint was rolled back.
+    /// Puts the settings back after a down migration, whose savepoint was
+    /// rolled back.
     fn restore_settings(&mut self, file: &SourceFile) {
         let restored = restore_settings(&self.db, &self.settings)
             .map_err(|message| internal_problem(file, "restoring the settings", &message));
@@ -467,13 +478,8 @@ fn settle(db: &Db, settings: &[i64], file: &SourceFile) -> Result<(), Problem> {
     let internal = |what: &str, message: String| internal_problem(file, what, &message);
     let mut problem = None;
     if touched.connection_objects {
-        let leftovers = db
-            .pairs(session::SQLITE_LEFTOVERS)
-            .map_err(|message| internal("listing TEMP objects", message))?;
-        for (kind, name) in &leftovers {
-            db.execute(&session::sqlite_drop_leftover(kind, name))
-                .map_err(|message| internal("removing a TEMP object", message))?;
-        }
+        let leftovers =
+            remove_leftovers(db).map_err(|message| internal("removing a TEMP object", message))?;
         // A file that is not checked reports nothing; what it left is
         // still removed, so that the migrations after it meet what they
         // would meet in a later deploy.
@@ -502,6 +508,16 @@ fn settle(db: &Db, settings: &[i64], file: &SourceFile) -> Result<(), Problem> {
         ));
     }
     problem.map_or(Ok(()), Err)
+}
+
+/// Removes the connection's TEMP objects and attached databases, and
+/// returns them as [`session::SQLITE_LEFTOVERS`] lists them.
+fn remove_leftovers(db: &Db) -> Result<Vec<(String, String)>, String> {
+    let leftovers = db.pairs(session::SQLITE_LEFTOVERS)?;
+    for (kind, name) in &leftovers {
+        db.execute(&session::sqlite_drop_leftover(kind, name))?;
+    }
+    Ok(leftovers)
 }
 
 /// Puts back the settings that differ from `settings`.
