@@ -562,8 +562,8 @@ fn internal_problem(file: &SourceFile, what: &str, message: &str) -> Problem {
 }
 
 /// The hint for a failure in `failed` with `message`, when an earlier
-/// migration set a connection setting that could explain the message and
-/// the failing migration does not set it again.
+/// migration set a connection setting that could explain the message: the
+/// newest such migration is named.
 fn settings_hint(earlier: &[SourceMigration], failed: &str, message: &str) -> Option<String> {
     let sets = |sql: &str| -> Vec<&'static session::Setting> {
         session::pragmas_set(sql, &lexer::lex(sql, Flavor::Sqlite))
