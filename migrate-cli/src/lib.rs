@@ -43,6 +43,10 @@
 mod database;
 mod execute;
 mod output;
+#[cfg(feature = "postgres")]
+mod sslmode;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::process::ExitCode;
 
