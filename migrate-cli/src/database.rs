@@ -25,6 +25,11 @@ pub(crate) fn open(url: Option<&str>) -> Result<Database, Failure> {
         .strip_prefix("sqlite://")
         .or_else(|| url.strip_prefix("sqlite:"))
     {
+        if let Some(why) = throwaway_sqlite(path) {
+            return Err(Failure::usage(format!(
+                "the database URL `{url}` {why}: name a file, such as sqlite:app.db"
+            )));
+        }
         return open_sqlite(path);
     }
     if url.starts_with("postgres://") || url.starts_with("postgresql://") {
@@ -33,6 +38,31 @@ pub(crate) fn open(url: Option<&str>) -> Result<Database, Failure> {
     Err(Failure::usage(format!(
         "unsupported database URL `{url}`: expected sqlite:<path> or postgres://…"
     )))
+}
+
+/// Why a SQLite path names a database that disappears when migrate exits,
+/// if it does: SQLite reads an empty name as a temporary file deleted on
+/// close, and `:memory:` (also as a `file:` URI, or `mode=memory`) as a
+/// database in memory. Applying migrations to either changes nothing.
+fn throwaway_sqlite(path: &str) -> Option<&'static str> {
+    const EMPTY: &str = "names no file, and SQLite would apply the migrations to a temporary database deleted on exit";
+    const MEMORY: &str = "is a database in memory, lost when migrate exits";
+    if path.is_empty() {
+        return Some(EMPTY);
+    }
+    if path == ":memory:" {
+        return Some(MEMORY);
+    }
+    let uri = path.strip_prefix("file:")?;
+    let (file, query) = uri.split_once('?').unwrap_or((uri, ""));
+    if query.split('&').any(|pair| pair == "mode=memory") || file == ":memory:" {
+        return Some(MEMORY);
+    }
+    // `file://host/path` and `file:///path` name the path after the authority.
+    let file = file.strip_prefix("//").map_or(file, |rest| {
+        rest.find('/').map_or("", |slash| &rest[slash..])
+    });
+    file.is_empty().then_some(EMPTY)
 }
 
 #[cfg(feature = "sqlite")]
@@ -218,7 +248,31 @@ fn redact(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact;
+    use super::{redact, throwaway_sqlite};
+
+    #[test]
+    fn sqlite_paths_that_keep_nothing_are_recognised() {
+        for path in [
+            "",
+            ":memory:",
+            "file:",
+            "file::memory:",
+            "file:app.db?mode=memory&cache=shared",
+            "file://",
+        ] {
+            assert!(throwaway_sqlite(path).is_some(), "{path:?}");
+        }
+        for path in [
+            "app.db",
+            "/var/lib/app.db",
+            "file:app.db",
+            "file:///var/lib/app.db",
+            "file:app.db?mode=rwc",
+            " ",
+        ] {
+            assert_eq!(throwaway_sqlite(path), None, "{path:?}");
+        }
+    }
 
     #[cfg(feature = "postgres")]
     #[test]

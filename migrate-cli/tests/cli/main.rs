@@ -1,5 +1,7 @@
 //! The `migrate` binary, run as a user would, against real databases.
 
+// The commands that work on the folder alone, and the help.
+mod folder;
 // The scenarios, written once for every database.
 mod scenarios;
 // The scenarios against a SQLite file.
@@ -32,6 +34,13 @@ impl Workspace {
             std::fs::copy(entry.path(), target.join(entry.file_name())).expect("copy");
         }
         Workspace { dir }
+    }
+
+    /// A scratch folder with no `migrations/` folder in it.
+    pub fn empty() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temporary folder"),
+        }
     }
 
     pub fn migrations(&self) -> PathBuf {
