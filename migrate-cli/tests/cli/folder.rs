@@ -135,6 +135,52 @@ fn new_relocks_only_when_every_migration_has_sql() {
     );
 }
 
+/// `new`, `lock` and `check` read no database: their help does not offer
+/// one, and they refuse the options.
+#[test]
+fn the_help_lists_what_each_command_reads() {
+    let workspace = Workspace::empty();
+    for command in ["new", "lock", "check"] {
+        let help = workspace
+            .migrate(NO_DATABASE, &[command, "--help"])
+            .expect(0);
+        for option in ["--database-url", "--table"] {
+            assert!(
+                !help.stdout.contains(option),
+                "`migrate {command} --help` lists {option}:\n{}",
+                help.stdout
+            );
+        }
+        for option in ["--dir", "--json"] {
+            assert!(
+                help.stdout.contains(option),
+                "`migrate {command} --help` lacks {option}:\n{}",
+                help.stdout
+            );
+        }
+    }
+    let refused = workspace
+        .migrate(NO_DATABASE, &["lock", "--table", "history"])
+        .expect(2);
+    assert!(
+        refused.stderr.contains("unexpected argument '--table'"),
+        "{}",
+        refused.stderr
+    );
+    for command in ["status", "up", "down", "baseline", "repair", "resolve"] {
+        let help = workspace
+            .migrate(NO_DATABASE, &[command, "--help"])
+            .expect(0);
+        for option in ["--database-url", "--table", "--json", "--dir"] {
+            assert!(
+                help.stdout.contains(option),
+                "`migrate {command} --help` lacks {option}:\n{}",
+                help.stdout
+            );
+        }
+    }
+}
+
 #[test]
 fn sqlite_urls_without_a_file_are_refused() {
     let workspace = Workspace::with_fixture("shop");
@@ -165,5 +211,31 @@ fn sqlite_urls_without_a_file_are_refused() {
         empty.stderr.contains("temporary database deleted on exit"),
         "{}",
         empty.stderr
+    );
+}
+
+#[test]
+fn status_columns_stay_aligned_with_long_descriptions() {
+    let workspace = Workspace::with_fixture("shop");
+    fs::write(
+        workspace
+            .migrations()
+            .join("20240102150405_add_an_index_on_the_customers_email_and_name_columns.sql"),
+        "CREATE INDEX customers_name ON customers (name);\n",
+    )
+    .expect("migration");
+    let status = workspace.migrate("sqlite:shop.db", &["status"]).expect(0);
+    let lines: Vec<&str> = status.stdout.lines().collect();
+    assert_eq!(lines.len(), 5, "{}", status.stdout);
+    let column = lines[0].find("state").expect("the state heading");
+    for line in &lines[1..] {
+        assert_eq!(line.find("pending"), Some(column), "{}", status.stdout);
+    }
+    assert!(
+        lines[4].starts_with(
+            "20240102150405  add_an_index_on_the_customers_email_and_name_columns  pending"
+        ),
+        "{}",
+        status.stdout
     );
 }
