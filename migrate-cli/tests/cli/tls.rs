@@ -6,7 +6,6 @@
 //! show how a connection was made: `tls_only` is rejected without TLS, and
 //! `plain_only` is rejected with it.
 
-use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -15,15 +14,13 @@ use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, Issuer, KeyPair};
 
 use crate::{Run, Workspace};
 
-/// The certificate authorities, as PEM files.
+/// The certificate authorities, PEM.
 #[derive(Debug)]
 struct Authorities {
-    _dir: tempfile::TempDir,
     /// The authority that signed the server's certificate.
-    ca: PathBuf,
+    ca: String,
     /// An authority that has nothing to do with the server.
-    other_ca: PathBuf,
-    ca_pem: String,
+    other_ca: String,
 }
 
 #[derive(Debug)]
@@ -65,15 +62,10 @@ fn start() -> Result<Servers, BoxError> {
         .push(DnType::CommonName, "localhost");
     let server_certificate = params.signed_by(&server_key, &issuer)?;
 
-    let dir = tempfile::tempdir()?;
     let authorities = Authorities {
-        ca: dir.path().join("ca.pem"),
-        other_ca: dir.path().join("other-ca.pem"),
-        ca_pem: ca.pem(),
-        _dir: dir,
+        ca: ca.pem(),
+        other_ca: other_ca.pem(),
     };
-    std::fs::write(&authorities.ca, ca.pem())?;
-    std::fs::write(&authorities.other_ca, other_ca.pem())?;
 
     let tls = TcpServer::start(
         TcpServerOptions::new()
@@ -119,13 +111,35 @@ fn database(server: &TcpServer) -> String {
     name
 }
 
-/// `migrate status` on a fresh copy of the shop fixture.
-fn status(url: &str) -> Run {
-    Workspace::with_fixture("shop").migrate(url, &["status"])
+/// A copy of the shop fixture, with the authorities' PEM files beside it
+/// (deleted with it, at the end of the test).
+struct Scratch {
+    workspace: Workspace,
+    /// `ca.pem`: the authority that signed the server's certificate.
+    ca: String,
+    /// `other-ca.pem`: an authority that has nothing to do with the server.
+    other_ca: String,
 }
 
-fn path(file: &Path) -> String {
-    file.display().to_string()
+fn scratch(servers: &Servers) -> Scratch {
+    let workspace = Workspace::with_fixture("shop");
+    let write = |name: &str, pem: &str| {
+        let file = workspace.dir.path().join(name);
+        std::fs::write(&file, pem).expect("PEM file");
+        file.display().to_string()
+    };
+    Scratch {
+        ca: write("ca.pem", &servers.authorities.ca),
+        other_ca: write("other-ca.pem", &servers.authorities.other_ca),
+        workspace,
+    }
+}
+
+impl Scratch {
+    /// `migrate status`.
+    fn status(&self, url: &str) -> Run {
+        self.workspace.migrate(url, &["status"])
+    }
 }
 
 #[track_caller]
@@ -140,23 +154,26 @@ fn assert_stderr(run: &Run, expected: &str) {
 #[test]
 fn disable_connects_without_tls_even_to_a_tls_server() {
     let servers = servers();
+    let scratch = scratch(servers);
     let db = database(&servers.tls);
     let plain = servers.tls.url("plain_only", &db);
-    status(&format!("{plain}?sslmode=disable")).expect(0);
-    let refused = status(&format!(
-        "{}?sslmode=disable",
-        servers.tls.url("tls_only", &db)
-    ))
-    .expect(1);
+    scratch
+        .status(&format!("{plain}?sslmode=disable"))
+        .expect(0);
+    let tls_only = servers.tls.url("tls_only", &db);
+    let refused = scratch
+        .status(&format!("{tls_only}?sslmode=disable"))
+        .expect(1);
     assert_stderr(&refused, "no encryption");
 }
 
 #[test]
 fn require_encrypts_without_verifying() {
     let servers = servers();
-    let db = database(&servers.tls);
-    let url = servers.tls.url("tls_only", &db);
-    let up = Workspace::with_fixture("shop")
+    let scratch = scratch(servers);
+    let url = servers.tls.url("tls_only", &database(&servers.tls));
+    let up = scratch
+        .workspace
         .migrate(&format!("{url}?sslmode=require"), &["up", "--to", "2"])
         .expect(0);
     assert!(
@@ -166,7 +183,9 @@ fn require_encrypts_without_verifying() {
     );
     // A server that has no TLS is refused.
     let plain = servers.plain.url("postgres", &database(&servers.plain));
-    let refused = status(&format!("{plain}?sslmode=require")).expect(1);
+    let refused = scratch
+        .status(&format!("{plain}?sslmode=require"))
+        .expect(1);
     assert_stderr(&refused, "server does not support TLS");
 }
 
@@ -175,19 +194,17 @@ fn require_encrypts_without_verifying() {
 #[test]
 fn require_with_a_root_certificate_verifies_as_verify_ca_does() {
     let servers = servers();
-    let db = database(&servers.tls);
-    let url = servers.tls.url("tls_only", &db);
-    let authorities = &servers.authorities;
-    status(&format!(
-        "{url}?sslmode=require&sslrootcert={}",
-        path(&authorities.ca)
-    ))
-    .expect(0);
-    let refused = status(&format!(
-        "{url}?sslmode=require&sslrootcert={}",
-        path(&authorities.other_ca)
-    ))
-    .expect(1);
+    let scratch = scratch(servers);
+    let url = servers.tls.url("tls_only", &database(&servers.tls));
+    scratch
+        .status(&format!("{url}?sslmode=require&sslrootcert={}", scratch.ca))
+        .expect(0);
+    let refused = scratch
+        .status(&format!(
+            "{url}?sslmode=require&sslrootcert={}",
+            scratch.other_ca
+        ))
+        .expect(1);
     assert_stderr(
         &refused,
         "the server's certificate is not signed by a certificate authority of sslrootcert",
@@ -197,21 +214,23 @@ fn require_with_a_root_certificate_verifies_as_verify_ca_does() {
 #[test]
 fn verify_ca_checks_the_authority_and_not_the_host_name() {
     let servers = servers();
+    let scratch = scratch(servers);
     let db = database(&servers.tls);
     let port = servers.tls.port();
-    let authorities = &servers.authorities;
     // The certificate is for localhost and 127.0.0.1, not for this name.
     let elsewhere = format!("postgresql://tls_only@db.invalid:{port}/{db}?hostaddr=127.0.0.1");
-    status(&format!(
-        "{elsewhere}&sslmode=verify-ca&sslrootcert={}",
-        path(&authorities.ca)
-    ))
-    .expect(0);
-    let other = path(&authorities.other_ca);
-    let refused = status(&format!(
-        "{elsewhere}&sslmode=verify-ca&sslrootcert={other}"
-    ))
-    .expect(1);
+    scratch
+        .status(&format!(
+            "{elsewhere}&sslmode=verify-ca&sslrootcert={}",
+            scratch.ca
+        ))
+        .expect(0);
+    let other = &scratch.other_ca;
+    let refused = scratch
+        .status(&format!(
+            "{elsewhere}&sslmode=verify-ca&sslrootcert={other}"
+        ))
+        .expect(1);
     assert_stderr(
         &refused,
         &format!(
@@ -223,19 +242,23 @@ fn verify_ca_checks_the_authority_and_not_the_host_name() {
 #[test]
 fn verify_full_checks_the_host_name_too() {
     let servers = servers();
+    let scratch = scratch(servers);
     let db = database(&servers.tls);
     let port = servers.tls.port();
-    let ca = path(&servers.authorities.ca);
-    let full = format!("sslmode=verify-full&sslrootcert={ca}");
-    status(&format!("{}?{full}", servers.tls.url("tls_only", &db))).expect(0);
-    status(&format!(
-        "postgresql://tls_only@localhost:{port}/{db}?hostaddr=127.0.0.1&{full}"
-    ))
-    .expect(0);
-    let refused = status(&format!(
-        "postgresql://tls_only@db.invalid:{port}/{db}?hostaddr=127.0.0.1&{full}"
-    ))
-    .expect(1);
+    let full = format!("sslmode=verify-full&sslrootcert={}", scratch.ca);
+    scratch
+        .status(&format!("{}?{full}", servers.tls.url("tls_only", &db)))
+        .expect(0);
+    scratch
+        .status(&format!(
+            "postgresql://tls_only@localhost:{port}/{db}?hostaddr=127.0.0.1&{full}"
+        ))
+        .expect(0);
+    let refused = scratch
+        .status(&format!(
+            "postgresql://tls_only@db.invalid:{port}/{db}?hostaddr=127.0.0.1&{full}"
+        ))
+        .expect(1);
     assert_stderr(
         &refused,
         "the server's certificate is not valid for the host name `db.invalid`: it names `localhost`, `127.0.0.1` (sslmode=verify-full checks the host name, verify-ca does not)",
@@ -245,53 +268,54 @@ fn verify_full_checks_the_host_name_too() {
 #[test]
 fn the_root_certificate_defaults_to_the_one_in_the_home_folder() {
     let servers = servers();
+    let scratch = scratch(servers);
     let url = format!(
         "{}?sslmode=verify-full",
         servers.tls.url("tls_only", &database(&servers.tls))
     );
-    let workspace = Workspace::with_fixture("shop");
-    let missing = workspace.migrate(&url, &["status"]).expect(2);
+    let missing = scratch.status(&url).expect(2);
     assert_stderr(&missing, ".postgresql/root.crt does not exist");
-    let folder = workspace.dir.path().join(".postgresql");
+    // The workspace is the home folder of the runs.
+    let folder = scratch.workspace.dir.path().join(".postgresql");
     std::fs::create_dir(&folder).expect("folder");
-    std::fs::write(folder.join("root.crt"), &servers.authorities.ca_pem).expect("root.crt");
-    workspace.migrate(&url, &["status"]).expect(0);
+    std::fs::write(folder.join("root.crt"), &servers.authorities.ca).expect("root.crt");
+    scratch.status(&url).expect(0);
 }
 
 #[test]
 fn prefer_is_the_default_and_uses_tls_when_the_server_has_it() {
     let servers = servers();
+    let scratch = scratch(servers);
     let db = database(&servers.tls);
-    status(&servers.tls.url("tls_only", &db)).expect(0);
-    status(&format!(
-        "{}?sslmode=prefer",
-        servers.tls.url("tls_only", &db)
-    ))
-    .expect(0);
+    let tls_only = servers.tls.url("tls_only", &db);
+    scratch.status(&tls_only).expect(0);
+    scratch
+        .status(&format!("{tls_only}?sslmode=prefer"))
+        .expect(0);
     // As libpq, prefer tries again without TLS when the connection with TLS
     // is rejected.
-    status(&format!(
-        "{}?sslmode=prefer",
-        servers.tls.url("plain_only", &db)
-    ))
-    .expect(0);
+    let plain_only = servers.tls.url("plain_only", &db);
+    scratch
+        .status(&format!("{plain_only}?sslmode=prefer"))
+        .expect(0);
     // And goes without TLS to a server that has none.
     let plain = servers.plain.url("postgres", &database(&servers.plain));
-    status(&plain).expect(0);
-    status(&format!("{plain}?sslmode=prefer")).expect(0);
+    scratch.status(&plain).expect(0);
+    scratch.status(&format!("{plain}?sslmode=prefer")).expect(0);
 }
 
 #[test]
 fn prefer_reports_both_attempts_when_both_fail() {
     let servers = servers();
-    let db = database(&servers.tls);
+    let scratch = scratch(servers);
+    let url = servers.tls.url("tls_only", &database(&servers.tls));
     // Verification fails with TLS, and the role is rejected without it.
-    let refused = status(&format!(
-        "{}?sslmode=prefer&sslrootcert={}",
-        servers.tls.url("tls_only", &db),
-        path(&servers.authorities.other_ca)
-    ))
-    .expect(1);
+    let refused = scratch
+        .status(&format!(
+            "{url}?sslmode=prefer&sslrootcert={}",
+            scratch.other_ca
+        ))
+        .expect(1);
     assert_stderr(
         &refused,
         "with TLS: error performing TLS handshake: the server's certificate is not signed",
@@ -303,17 +327,13 @@ fn prefer_reports_both_attempts_when_both_fail() {
 #[test]
 fn allow_tries_without_tls_first_then_with_it() {
     let servers = servers();
+    let scratch = scratch(servers);
     let db = database(&servers.tls);
-    status(&format!(
-        "{}?sslmode=allow",
-        servers.tls.url("plain_only", &db)
-    ))
-    .expect(0);
-    status(&format!(
-        "{}?sslmode=allow",
-        servers.tls.url("tls_only", &db)
-    ))
-    .expect(0);
+    for role in ["plain_only", "tls_only"] {
+        scratch
+            .status(&format!("{}?sslmode=allow", servers.tls.url(role, &db)))
+            .expect(0);
+    }
 }
 
 /// `sslrootcert=system` reads the system's trusted roots, which
@@ -321,17 +341,15 @@ fn allow_tries_without_tls_first_then_with_it() {
 #[test]
 fn system_roots_mean_verify_full() {
     let servers = servers();
+    let scratch = scratch(servers);
     let url = servers.tls.url("tls_only", &database(&servers.tls));
-    let with_roots = |roots: &Path, url: &str| {
-        Workspace::with_fixture("shop").migrate_with_env(
-            url,
-            &["status"],
-            &[("SSL_CERT_FILE", &path(roots))],
-        )
+    let with_roots = |roots: &str, url: &str| {
+        scratch
+            .workspace
+            .migrate_with_env(url, &["status"], &[("SSL_CERT_FILE", roots)])
     };
-    let authorities = &servers.authorities;
-    with_roots(&authorities.ca, &format!("{url}?sslrootcert=system")).expect(0);
-    let unknown = with_roots(&authorities.other_ca, &format!("{url}?sslrootcert=system")).expect(1);
+    with_roots(&scratch.ca, &format!("{url}?sslrootcert=system")).expect(0);
+    let unknown = with_roots(&scratch.other_ca, &format!("{url}?sslrootcert=system")).expect(1);
     assert_stderr(
         &unknown,
         "not signed by a certificate authority of the system's trusted roots",
@@ -341,10 +359,10 @@ fn system_roots_mean_verify_full() {
     let elsewhere = format!(
         "postgresql://tls_only@db.invalid:{port}/postgres?hostaddr=127.0.0.1&sslrootcert=system"
     );
-    let wrong_host = with_roots(&authorities.ca, &elsewhere).expect(1);
+    let wrong_host = with_roots(&scratch.ca, &elsewhere).expect(1);
     assert_stderr(&wrong_host, "not valid for the host name `db.invalid`");
     let weak = with_roots(
-        &authorities.ca,
+        &scratch.ca,
         &format!("{url}?sslmode=require&sslrootcert=system"),
     )
     .expect(2);
@@ -357,15 +375,19 @@ fn system_roots_mean_verify_full() {
 #[test]
 fn bad_tls_parameters_are_usage_errors() {
     let servers = servers();
+    let scratch = scratch(servers);
     let url = servers.tls.url("tls_only", &database(&servers.tls));
-    let mode = status(&format!("{url}?sslmode=verify")).expect(2);
+    let mode = scratch.status(&format!("{url}?sslmode=verify")).expect(2);
     assert_stderr(&mode, "invalid sslmode `verify`");
-    let cert = status(&format!("{url}?sslcert=client.crt")).expect(2);
+    let cert = scratch
+        .status(&format!("{url}?sslcert=client.crt"))
+        .expect(2);
     assert_stderr(&cert, "`sslcert` is not supported");
-    let missing = status(&format!(
-        "{url}?sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem"
-    ))
-    .expect(2);
+    let missing = scratch
+        .status(&format!(
+            "{url}?sslmode=verify-ca&sslrootcert=/nonexistent/ca.pem"
+        ))
+        .expect(2);
     assert_stderr(&missing, "cannot read sslrootcert /nonexistent/ca.pem");
 }
 
@@ -375,7 +397,11 @@ fn bad_tls_parameters_are_usage_errors() {
 async fn unix_sockets_connect_without_tls_whatever_the_mode() -> Result<(), BoxError> {
     let db = TestDb::create().await?;
     let url = db.url();
-    status(&format!("{url}?sslmode=require")).expect(0);
-    status(&format!("{url}?sslmode=verify-full")).expect(0);
+    let workspace = Workspace::with_fixture("shop");
+    for mode in ["require", "verify-full"] {
+        workspace
+            .migrate(&format!("{url}?sslmode={mode}"), &["status"])
+            .expect(0);
+    }
     Ok(())
 }
