@@ -18,9 +18,12 @@ fn new_starts_a_missing_folder_then_an_empty_one() {
         "created migrations/0001_create_users.sql"
     );
 
+    // A folder with no migration, whose lock file has outlived them.
     let empty = Workspace::empty();
     fs::create_dir(empty.migrations()).expect("folder");
     fs::write(empty.migrations().join("README.md"), "Our migrations.\n").expect("readme");
+    let lock = "# migrate.lock: written by `migrate lock`. Do not edit by hand.\n";
+    fs::write(empty.migrations().join("migrate.lock"), lock).expect("lock");
     empty
         .migrate(NO_DATABASE, &["new", "create_users", "--down"])
         .expect(0);
@@ -30,6 +33,11 @@ fn new_starts_a_missing_folder_then_an_empty_one() {
             .migrations()
             .join("0001_create_users.down.sql")
             .exists()
+    );
+    assert_eq!(
+        fs::read_to_string(empty.migrations().join("migrate.lock")).expect("lock"),
+        lock,
+        "no migration, so nothing to release"
     );
     assert!(!workspace.dir.path().join("unused.db").exists());
 }
