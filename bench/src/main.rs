@@ -130,7 +130,14 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let target_dir = target_dir()?;
-    let peers = build_peers(bench_dir, &target_dir)?;
+    // The peers take minutes to compile: only when one of them is measured.
+    let wants_peers = std::iter::once("raw-peers")
+        .chain(PEERS)
+        .any(|tool| options.wants(tool));
+    let peers = match wants_peers {
+        true => build_peers(bench_dir, &target_dir)?,
+        false => PathBuf::from("the peers' binary, not built since no peer is measured"),
+    };
     let mut results = Results::default();
     eprintln!(
         "SQLite {} (bundled with rusqlite), {} applies and {} boots per measure",
