@@ -13,6 +13,7 @@ use crate::{
     Runner, Script, TransactionMode,
 };
 
+mod adopt_verify;
 mod recorder;
 
 use recorder::{Entry, Recorder};
