@@ -10,3 +10,5 @@ mod layouts;
 mod sqlite;
 // The PostgreSQL runner, on a throwaway server started by migrate-testkit.
 mod postgres;
+// verify, verify_after, and the foreign key check after a rebuild.
+mod verify;
