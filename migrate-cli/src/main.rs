@@ -50,6 +50,10 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     let json = cli.database.json;
     let result = match &cli.command {
+        // `verify` checks the database alone: it needs no folder.
+        Command::Database(command @ DatabaseCommand::Verify) => {
+            migrate_cli::execute(&Migrations::default(), &cli.database, command)
+        }
         Command::Database(command) => load(&cli.dir)
             .and_then(|migrations| migrate_cli::execute(&migrations, &cli.database, command)),
         Command::New { description, down } => folder::new(&cli.dir, description, *down),

@@ -213,9 +213,9 @@ impl fmt::Display for Adoption {
                 }
                 write!(
                     f,
-                    "\nchecksums: migrate recorded the SHA-256 of each migration's file as it is now; \
-                     {tool}'s own checksums use another algorithm and were not compared, \
-                     so these files must be the ones {tool} applied"
+                    "\nchecksums: migrate recorded the SHA-256 of each migration's file as it is now, \
+                     without comparing it with anything {tool} recorded (its checksums, if any, \
+                     use other algorithms), so these files must be the ones {tool} applied"
                 )?;
             }
         }

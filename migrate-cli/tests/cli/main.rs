@@ -1,5 +1,7 @@
 //! The `migrate` binary, run as a user would, against real databases.
 
+// `adopt` and `verify` on a database golang-migrate left behind.
+mod adopt_verify;
 // The scenarios, written once for every database.
 mod scenarios;
 // The scenarios against a SQLite file.

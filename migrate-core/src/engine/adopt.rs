@@ -62,7 +62,7 @@ async fn adopt_locked(
     let adoption = Adoption {
         tool,
         table: table.plain().to_owned(),
-        history_table: cx.sql.table().plain().to_owned(),
+        history_table: cx.given.plain().to_owned(),
         recorded: plan
             .record
             .iter()
