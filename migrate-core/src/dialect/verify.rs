@@ -1,6 +1,8 @@
 //! The checks of a migrated database, as SQL of each engine, and their rows
 //! read back as [`Finding`]s.
 
+use migrate_format::history::{Dialect, quote_literal};
+
 use crate::driver::Row;
 use crate::verify::{Finding, ForeignKeyViolation};
 
@@ -11,6 +13,19 @@ pub(crate) const LISTED: usize = 1000;
 /// SQLite's check of every page, index and constraint of the database. It
 /// lists at most 100 problems.
 pub(crate) const SQLITE_INTEGRITY: &str = "PRAGMA integrity_check";
+
+/// SQLite's tables, to check one by one when the whole check stopped on a
+/// page too corrupt to read, so that the findings name the table.
+pub(crate) const SQLITE_TABLES: &str =
+    "SELECT name FROM sqlite_schema WHERE type = 'table' ORDER BY name";
+
+/// SQLite's check of one table and its indexes.
+pub(crate) fn sqlite_table_integrity(table: &str) -> String {
+    format!(
+        "PRAGMA integrity_check({})",
+        quote_literal(Dialect::Sqlite, table)
+    )
+}
 
 /// SQLite's rows that break a foreign key, each with its table, rowid,
 /// parent table and the key's columns (`child -> parent`, `(primary key)`
@@ -235,6 +250,14 @@ mod tests {
         ] {
             assert!(!turns_foreign_keys_off(other), "{other}");
         }
+    }
+
+    #[test]
+    fn a_table_is_checked_by_its_name_as_a_literal() {
+        assert_eq!(
+            sqlite_table_integrity("it's"),
+            "PRAGMA integrity_check('it''s')"
+        );
     }
 
     #[test]

@@ -24,12 +24,49 @@ pub(super) async fn verify(cx: &Cx<'_, '_>) -> Result<Verification> {
 async fn sqlite_checks(cx: &Cx<'_, '_>) -> Vec<Finding> {
     let mut findings = match run_one(cx, checks::SQLITE_INTEGRITY.to_owned()).await {
         Ok(rows) => checks::sqlite_integrity(&rows),
-        Err(failure) => vec![stopped(checks::SQLITE_INTEGRITY, &failure)],
+        Err(failure) => {
+            let mut findings = vec![stopped(checks::SQLITE_INTEGRITY, &failure)];
+            findings.extend(table_by_table(cx).await);
+            findings
+        }
     };
     findings.extend(match run_one(cx, checks::sqlite_foreign_keys()).await {
         Ok(rows) => checks::sqlite_foreign_key_findings(&rows),
         Err(failure) => vec![stopped("PRAGMA foreign_key_check", &failure)],
     });
+    findings
+}
+
+/// The integrity of each table on its own, after the whole check stopped:
+/// SQLite stops at the first page it cannot read, and its error does not
+/// say whose page it was. Nothing more is found when even the schema
+/// cannot be read.
+async fn table_by_table(cx: &Cx<'_, '_>) -> Vec<Finding> {
+    let Ok(tables) = run_one(cx, checks::SQLITE_TABLES.to_owned()).await else {
+        return Vec::new();
+    };
+    let mut findings = Vec::new();
+    for table in tables
+        .iter()
+        .filter_map(|row| row.first().cloned().flatten())
+    {
+        let check = checks::sqlite_table_integrity(&table);
+        match run_one(cx, check).await {
+            Ok(rows) => {
+                findings.extend(checks::sqlite_integrity(&rows).into_iter().map(|finding| {
+                    match finding {
+                        Finding::Integrity { message } => Finding::Integrity {
+                            message: format!("table {table}: {message}"),
+                        },
+                        other => other,
+                    }
+                }))
+            }
+            Err(failure) => findings.push(Finding::Integrity {
+                message: format!("table {table} cannot be read: {}", failure.error),
+            }),
+        }
+    }
     findings
 }
 
