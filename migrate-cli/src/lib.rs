@@ -28,6 +28,19 @@
 //! The standalone `migrate` binary adds the commands that work on a folder:
 //! `new`, `lock` and `check`.
 //!
+//! # PostgreSQL over TLS
+//!
+//! With the `tls` feature (on by default), a `postgres://` URL's `sslmode`
+//! (`disable`, `allow`, `prefer` the default, `require`, `verify-ca`,
+//! `verify-full`) and `sslrootcert` (a PEM file, or `system`) mean what they
+//! mean to libpq, `psql` and the PostgreSQL documentation: `require` encrypts
+//! without checking the server (unless a root certificate is given, or
+//! `~/.postgresql/root.crt` exists), `verify-ca` checks that the server's
+//! certificate is signed by the root certificate, and `verify-full` checks
+//! the host name too. TLS is rustls, which needs no system library. Without
+//! the feature, `prefer` and `allow` connect without TLS and the other modes
+//! are refused.
+//!
 //! # Exit codes
 //!
 //! | Code | Meaning |
@@ -45,6 +58,10 @@ mod adopt_verify;
 mod database;
 mod execute;
 mod output;
+#[cfg(feature = "postgres")]
+mod sslmode;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::process::ExitCode;
 
@@ -57,7 +74,8 @@ pub use output::finish;
 /// Options of every database command.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// The database: `sqlite:<path>` or `postgres://user@host/database`.
+    /// The database: `sqlite:<path>` or `postgres://user@host/database`,
+    /// with TLS settings as libpq reads them (`?sslmode=verify-full&sslrootcert=ca.pem`).
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// The history table, optionally `schema.table`.
@@ -81,7 +99,7 @@ pub enum DatabaseCommand {
         /// Show what would be applied, and change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Accept applied migrations that the migrations do not have.
+        /// Go on when the database has applied migrations that are not among these.
         #[arg(long)]
         allow_missing: bool,
         /// Apply pending migrations below the highest applied one.
