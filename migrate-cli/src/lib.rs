@@ -152,9 +152,12 @@ pub enum DatabaseCommand {
         #[arg(long, value_name = "NAME")]
         from_table: Option<String>,
     },
-    /// Check the database: SQLite's integrity and foreign keys; PostgreSQL's
-    /// invalid indexes, NOT VALID constraints and lagging sequences;
-    /// incomplete migrations. Exits with 5 when anything is found.
+    /// Check the database, changing nothing; exit with 5 when anything is found.
+    ///
+    /// SQLite: `PRAGMA integrity_check` and `foreign_key_check`. PostgreSQL:
+    /// invalid indexes, NOT VALID constraints, sequences behind their
+    /// column. Both: migrations the history records as incomplete. It reads
+    /// no migrations folder.
     Verify,
 }
 

@@ -10,7 +10,7 @@ use migrate_cli::{DatabaseArgs, DatabaseCommand, Failure};
 use migrate_core::Migrations;
 
 /// SQL migrations checked at build time and applied safely. See the exit codes in `migrate-cli`'s docs:
-/// 0 success, 1 failure, 2 usage, 3 invalid folder, 4 database and migrations disagree.
+/// 0 success, 1 failure, 2 usage, 3 invalid folder, 4 database and migrations disagree, 5 verify found a problem.
 #[derive(Debug, Parser)]
 #[command(name = "migrate", version)]
 struct Cli {
