@@ -1,7 +1,7 @@
 //! The commands of the `migrate` command line, for a service's own binary.
 //!
 //! A service that embeds its migrations can offer `myservice migrate status`,
-//! `up`, `down`, `baseline`, `repair` and `resolve` over them, so a
+//! `up`, `down`, `baseline`, `repair`, `resolve`, `adopt` and `verify` over them, so a
 //! single-binary deploy needs no migration files and no other tool:
 //!
 //! ```no_run
@@ -49,10 +49,12 @@
 //! | 1 | A migration or the database failed. |
 //! | 2 | The command line is wrong. |
 //! | 3 | The migrations folder is invalid: a bad file, or a violated `migrate.lock`. |
-//! | 4 | The database and the migrations disagree (an edited, missing, out-of-order, incomplete or irreversible migration, an unknown version). Nothing was changed. `status` exits with 4 when it shows such a problem. |
+//! | 4 | The database and the migrations disagree (an edited, missing, out-of-order, incomplete or irreversible migration, an unknown version), or `adopt` refused another tool's history. Nothing was changed. `status` exits with 4 when it shows such a problem. |
+//! | 5 | `verify` found a problem in the database. |
 
 #![warn(missing_docs)]
 
+mod adopt_verify;
 mod database;
 mod execute;
 mod output;
@@ -64,7 +66,7 @@ mod tls;
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use migrate_core::{DEFAULT_TABLE, Migrations};
+use migrate_core::{DEFAULT_TABLE, Migrations, Tool};
 
 pub use execute::{Failure, Outcome, execute};
 pub use output::finish;
@@ -140,6 +142,56 @@ pub enum DatabaseCommand {
         #[arg(long = "as", value_enum)]
         resolution: ResolutionArg,
     },
+    /// Record the migrations another tool applied, so that migrate takes over.
+    Adopt {
+        /// The tool whose history table to read.
+        #[arg(long, value_enum)]
+        from: ToolArg,
+        /// The tool's table, when it is not the tool's default (optionally
+        /// `schema.table`). `--table` names migrate's own history table.
+        #[arg(long, value_name = "NAME")]
+        from_table: Option<String>,
+    },
+    /// Check the database, changing nothing; exit with 5 when anything is found.
+    ///
+    /// SQLite: `PRAGMA integrity_check` and `foreign_key_check`. PostgreSQL:
+    /// invalid indexes, NOT VALID constraints, sequences behind their
+    /// column. Both: migrations the history records as incomplete. It reads
+    /// no migrations folder.
+    Verify,
+}
+
+/// The tools `adopt --from` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ToolArg {
+    /// `_sqlx_migrations`.
+    Sqlx,
+    /// `schema_migrations (version, dirty)`.
+    GolangMigrate,
+    /// `__diesel_schema_migrations`.
+    Diesel,
+    /// `refinery_schema_history`.
+    Refinery,
+    /// Wrangler's `d1_migrations`.
+    D1,
+    /// `_prisma_migrations`.
+    Prisma,
+    /// `flyway_schema_history`.
+    Flyway,
+}
+
+impl From<ToolArg> for Tool {
+    fn from(tool: ToolArg) -> Tool {
+        match tool {
+            ToolArg::Sqlx => Tool::Sqlx,
+            ToolArg::GolangMigrate => Tool::GolangMigrate,
+            ToolArg::Diesel => Tool::Diesel,
+            ToolArg::Refinery => Tool::Refinery,
+            ToolArg::D1 => Tool::D1,
+            ToolArg::Prisma => Tool::Prisma,
+            ToolArg::Flyway => Tool::Flyway,
+        }
+    }
 }
 
 /// How an incomplete migration was settled by hand.

@@ -10,7 +10,7 @@ use migrate_cli::{DatabaseArgs, DatabaseCommand, Failure};
 use migrate_core::Migrations;
 
 /// SQL migrations checked at build time and applied safely. See the exit codes in `migrate-cli`'s docs:
-/// 0 success, 1 failure, 2 usage, 3 invalid folder, 4 database and migrations disagree.
+/// 0 success, 1 failure, 2 usage, 3 invalid folder, 4 database and migrations disagree, 5 verify found a problem.
 #[derive(Debug, Parser)]
 #[command(name = "migrate", version)]
 struct Cli {
@@ -92,8 +92,14 @@ fn main() -> ExitCode {
                 .unwrap_or(&matches);
             let database =
                 DatabaseArgs::from_arg_matches(sub_matches).unwrap_or_else(|error| error.exit());
-            let result = load(&cli.dir)
-                .and_then(|migrations| migrate_cli::execute(&migrations, &database, command));
+            let result = match command {
+                // `verify` checks the database alone: it needs no folder.
+                DatabaseCommand::Verify => {
+                    migrate_cli::execute(&Migrations::default(), &database, command)
+                }
+                _ => load(&cli.dir)
+                    .and_then(|migrations| migrate_cli::execute(&migrations, &database, command)),
+            };
             (result, database.json)
         }
         Command::New {

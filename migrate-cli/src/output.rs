@@ -46,6 +46,7 @@ fn print_stdout(text: &str) {
 fn exit_code(outcome: &Outcome) -> u8 {
     match outcome {
         Outcome::Status(status) if status.entries().iter().any(|e| is_problem(&e.state)) => 4,
+        Outcome::Verified(verification) if !verification.is_clean() => 5,
         _ => 0,
     }
 }
@@ -127,6 +128,8 @@ fn outcome_text(outcome: &Outcome) -> String {
             };
             format!("resolved migration {version} as {resolution}")
         }
+        Outcome::Adopted(adoption) => adoption.to_string(),
+        Outcome::Verified(verification) => verification.to_string(),
         Outcome::Done(message) => message.clone(),
     }
 }
@@ -184,6 +187,8 @@ fn outcome_json(outcome: &Outcome) -> String {
             };
             format!("{{\"resolved\":{version},\"as\":{}}}", string(resolution))
         }
+        Outcome::Adopted(adoption) => crate::adopt_verify::adoption_json(adoption),
+        Outcome::Verified(verification) => crate::adopt_verify::verification_json(verification),
         Outcome::Done(message) => format!("{{\"done\":{}}}", string(message)),
     }
 }

@@ -79,6 +79,7 @@
 #[allow(unused_extern_crates)]
 extern crate self as migrate_core;
 
+mod adopt;
 mod dialect;
 pub mod driver;
 mod engine;
@@ -93,7 +94,9 @@ mod report;
 mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod verify;
 
+pub use adopt::{AdoptProblem, Adoption, Source, Tool};
 pub use engine::{Operation, Output};
 pub use error::{DriverError, Error, Irreversibility, LockHolder, Misconfigured, Result};
 pub use lifecycle::{Resolution, Rollback};
@@ -101,6 +104,7 @@ pub use migrate_format::{Checksum, Layout};
 pub use migration::{Migration, Migrations, Script};
 pub use report::{Action, Applied, Report, State, Status, StatusEntry};
 pub use runner::{DEFAULT_TABLE, Progress, Runner, TransactionMode};
+pub use verify::{Finding, ForeignKeyViolation, Verification};
 
 /// The rusqlite this crate was built against, to avoid version mismatches.
 #[cfg(feature = "sqlite")]

@@ -1,5 +1,7 @@
 //! The `migrate` binary, run as a user would, against real databases.
 
+// `adopt` and `verify` on a database golang-migrate left behind.
+mod adopt_verify;
 // The commands that work on the folder alone, and the help.
 mod folder;
 // The scenarios, written once for every database.

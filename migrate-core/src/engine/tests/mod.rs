@@ -10,6 +10,7 @@ use super::Output;
 use crate::driver::{Dialect, Driver, Executed, Failure, FailureKind, Marker, Piece, Purpose, Row};
 use crate::{Error, Migrations, Operation, Runner};
 
+mod adopt_verify;
 mod apply;
 mod lifecycle;
 mod recorder;
