@@ -1,8 +1,8 @@
 //! Running a database command.
 
 use migrate_core::{
-    Error, Migration, Migrations, Operation, Output, Report, Resolution, Rollback, Runner, Status,
-    TransactionMode,
+    Adoption, Error, Migration, Migrations, Operation, Output, Report, Resolution, Rollback,
+    Runner, Source, Status, TransactionMode, Verification,
 };
 
 use crate::database::{self, Database};
@@ -33,6 +33,10 @@ pub enum Outcome {
         /// How it was settled.
         resolution: ResolutionArg,
     },
+    /// `adopt`.
+    Adopted(Adoption),
+    /// `verify`: exits with 5 when it found anything.
+    Verified(Verification),
     /// A message for the folder commands of the `migrate` binary.
     Done(String),
 }
@@ -93,6 +97,9 @@ impl From<Error> for Failure {
             Error::RefusedInTransaction { .. } => (3, "refused-in-transaction"),
             Error::Unsplittable { .. } => (3, "unsplittable"),
             Error::LockTimeout { .. } => (1, "lock-timeout"),
+            Error::Adopt { .. } => (4, "adopt-refused"),
+            Error::ForeignKeyViolation { .. } => (1, "foreign-key-violation"),
+            Error::Unverified { .. } => (5, "verify-found-problems"),
             _ => (1, "database"),
         };
         Failure {
@@ -177,6 +184,14 @@ fn operation(command: &DatabaseCommand) -> Operation {
             version,
             resolution,
         } => Operation::Resolve(*version, resolution.into()),
+        DatabaseCommand::Adopt { from, from_table } => {
+            let source = Source::new((*from).into());
+            Operation::Adopt(match from_table {
+                Some(table) => source.table(table),
+                None => source,
+            })
+        }
+        DatabaseCommand::Verify => Operation::Verify,
     }
 }
 
@@ -186,6 +201,8 @@ fn outcome(command: &DatabaseCommand, output: Output<'_>) -> Outcome {
         (_, Output::Status(status)) => Outcome::Status(status),
         (_, Output::Report(report)) => Outcome::Report(report),
         (_, Output::Pending(pending)) => Outcome::Plan(plan(pending)),
+        (_, Output::Adopted(adoption)) => Outcome::Adopted(adoption),
+        (_, Output::Verified(verification)) => Outcome::Verified(verification),
         (DatabaseCommand::Repair { version }, Output::Repaired(changed)) => Outcome::Repaired {
             version: *version,
             changed,

@@ -102,8 +102,13 @@ pub enum Purpose {
     /// Run one statement of a `no-transaction` migration.
     Statement,
     /// Record in the history where a `no-transaction` migration stands, or
-    /// change the history for a baseline, repair or resolve.
+    /// change the history for a baseline, repair, resolve or adoption.
     Record,
+    /// Read another tool's history table, to adopt it.
+    Adopt,
+    /// Check the database's integrity: `migrate verify`, and the foreign
+    /// key check after a SQLite migration that turned foreign keys off.
+    Verify,
     /// Read, save or restore the connection settings that a migration
     /// changes, which last until the end of that migration.
     Settings,

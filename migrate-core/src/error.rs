@@ -4,6 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::{AdoptProblem, Applied, ForeignKeyViolation, Tool, Verification};
+
 /// The error of a database driver, boxed so that this enum does not depend on
 /// which drivers are enabled. From the built-in drivers it is a
 /// `rusqlite::Error` or a `tokio_postgres::Error`, which `downcast_ref` gets
@@ -221,6 +223,54 @@ pub enum Error {
         source: DriverError,
     },
 
+    /// An adoption of another tool's history was refused: its table
+    /// records a failed or dirty state, names a migration the folder lacks,
+    /// or disagrees with migrate's own history. Nothing was written.
+    #[error("cannot adopt {tool}'s history from its table {table}: {problem}; nothing was written")]
+    Adopt {
+        /// The tool.
+        tool: Tool,
+        /// Its table, as named.
+        table: String,
+        /// What is wrong.
+        problem: AdoptProblem,
+    },
+
+    /// A SQLite `no-transaction` migration turned foreign keys off (as the
+    /// twelve-step table rebuild does) and left rows that break them. Its
+    /// statements ran; its history row stays unfinished, so the next run
+    /// stops at it.
+    #[error(
+        "migration {version} ({file}) turned foreign keys off and left rows that break them: {}; repair or delete those rows, then record the migration with `migrate resolve {version} --as completed` (`Runner::resolve`; the history table is {table})",
+        listed(violations)
+    )]
+    ForeignKeyViolation {
+        /// The migration's version.
+        version: i64,
+        /// Its up file.
+        file: String,
+        /// The rows, as `PRAGMA foreign_key_check` reports them (at most
+        /// a thousand).
+        violations: Vec<ForeignKeyViolation>,
+        /// The history table.
+        table: String,
+    },
+
+    /// The checks that [`Runner::verify_after`](crate::Runner::verify_after)
+    /// runs after a run found problems. The migrations the run applied
+    /// committed before the checks.
+    #[error(
+        "{}, then {verification}",
+        match applied.len() { 0 => "the run applied nothing".to_owned(), 1 => "the run applied 1 migration".to_owned(), n => format!("the run applied {n} migrations") }
+    )]
+    Unverified {
+        /// The migrations the run applied, which stay applied.
+        applied: Vec<Applied>,
+        /// What the checks found. Boxed to keep every `Result` of the crate
+        /// small.
+        verification: Box<Verification>,
+    },
+
     /// The database answered something migrate cannot read: a history row
     /// edited into another shape, or a driver that breaks its contract.
     #[error("unexpected answer from the database while {action}: {found}")]
@@ -274,13 +324,15 @@ impl fmt::Display for Irreversibility {
 /// Which statements of an incomplete migration completed, and which is in doubt.
 fn in_doubt(statements_done: i64) -> String {
     let started = statements_done.saturating_add(1);
+    // A migration whose statements all ran can stay unfinished too (a
+    // foreign key check failed after it), hence "if there is one".
     match statements_done {
         0 => format!("statement {started} was started and may or may not have completed"),
         1 => format!(
-            "statement 1 completed, and statement {started} was started and may or may not have completed"
+            "statement 1 completed, and statement {started}, if there is one, was started and may or may not have completed"
         ),
         _ => format!(
-            "statements 1 to {statements_done} completed, and statement {started} was started and may or may not have completed"
+            "statements 1 to {statements_done} completed, and statement {started}, if there is one, was started and may or may not have completed"
         ),
     }
 }
@@ -306,6 +358,21 @@ impl Error {
             found: found.into(),
         }
     }
+}
+
+/// The first few of many violations, for a message.
+fn listed(violations: &[ForeignKeyViolation]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = violations
+        .iter()
+        .take(SHOWN)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if violations.len() > SHOWN {
+        text.push_str(&format!("; and {} more", violations.len() - SHOWN));
+    }
+    text
 }
 
 /// The database session that holds a lock, as `pg_stat_activity` shows it.

@@ -57,6 +57,7 @@ pub struct Runner<'a> {
     pub(crate) lock_timeout: Duration,
     progress: Option<ProgressHook<'a>>,
     pub(crate) track_user_version: bool,
+    pub(crate) verify_after: bool,
 }
 
 /// What a run reports while it works, through [`Runner::on_progress`].
@@ -112,6 +113,7 @@ impl<'a> Runner<'a> {
             lock_timeout: Duration::from_secs(60),
             progress: None,
             track_user_version: true,
+            verify_after: false,
         }
     }
 
@@ -224,6 +226,20 @@ impl<'a> Runner<'a> {
     /// yet; an application that already set either pragma is left alone.
     pub fn track_user_version(mut self, track: bool) -> Self {
         self.track_user_version = track;
+        self
+    }
+
+    /// Runs the checks of [`verify`](Runner::verify) after every run, and
+    /// fails with [`Error::Unverified`] when they find anything, so that a
+    /// service does not start on a database that is corrupt, breaks a
+    /// foreign key, or has an invalid index. Off by default.
+    ///
+    /// The checks read the whole database (SQLite's `integrity_check` reads
+    /// every page), so they cost time on every start-up, also those with
+    /// nothing to apply. The migrations the run applied stay applied: they
+    /// committed before the checks ran, and the error lists them.
+    pub fn verify_after(mut self, verify: bool) -> Self {
+        self.verify_after = verify;
         self
     }
 

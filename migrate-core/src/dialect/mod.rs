@@ -4,8 +4,10 @@
 //! [`Sql`] is what the engine talks to: one engine's SQL for one history
 //! table. The engine never writes SQL itself, and the drivers never do.
 
+pub(crate) mod adopt;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
+pub(crate) mod verify;
 
 use migrate_format::checksum::Checksum;
 use migrate_format::history::{self, Dialect, Row as HistoryValues, TableName, quote_literal};

@@ -8,6 +8,7 @@
 //! A driver loop ([`drive`], [`drive_async`]) performs the actions; the
 //! tests drive it with a driver that records them.
 
+mod adopt;
 mod apply;
 mod cx;
 mod lifecycle;
@@ -16,6 +17,7 @@ mod no_transaction;
 mod session;
 #[cfg(test)]
 mod tests;
+mod verify;
 
 use std::future::Future;
 use std::mem;
@@ -28,13 +30,15 @@ use crate::driver::{
     Action, AsyncDriver, Dialect, Driver, Executed, Failure, Piece, Purpose, Row, Running,
 };
 use crate::report::Status;
-use crate::{Migration, Report, Resolution, Result, Rollback, Runner};
+use crate::{
+    Adoption, Migration, Report, Resolution, Result, Rollback, Runner, Source, Verification,
+};
 use cx::Cx;
 
 /// An operation of a [`Runner`], to run with
 /// [`Runner::perform`](crate::Runner::perform) or
 /// [`Runner::perform_async`](crate::Runner::perform_async).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Operation {
     /// Apply what is pending: [`Runner::run`](crate::Runner::run).
@@ -51,6 +55,10 @@ pub enum Operation {
     Repair(i64),
     /// Settle a `no-transaction` migration that stopped part-way.
     Resolve(i64, Resolution),
+    /// Record the migrations another tool applied: [`Runner::adopt`](crate::Runner::adopt).
+    Adopt(Source),
+    /// Check a migrated database, changing nothing: [`Runner::verify`](crate::Runner::verify).
+    Verify,
 }
 
 /// What an [`Operation`] produced.
@@ -67,6 +75,10 @@ pub enum Output<'m> {
     Repaired(bool),
     /// [`Operation::Resolve`].
     Resolved,
+    /// [`Operation::Adopt`].
+    Adopted(Adoption),
+    /// [`Operation::Verify`].
+    Verified(Verification),
 }
 
 // What each public entry point takes out of its operation's output. The
@@ -99,6 +111,20 @@ impl<'m> Output<'m> {
         match self {
             Output::Repaired(changed) => changed,
             other => unreachable!("expected a repair, the engine gave {other:?}"),
+        }
+    }
+
+    pub(crate) fn into_adopted(self) -> Adoption {
+        match self {
+            Output::Adopted(adoption) => adoption,
+            other => unreachable!("expected an adoption, the engine gave {other:?}"),
+        }
+    }
+
+    pub(crate) fn into_verified(self) -> Verification {
+        match self {
+            Output::Verified(verification) => verification,
+            other => unreachable!("expected a verification, the engine gave {other:?}"),
         }
     }
 }
@@ -197,7 +223,14 @@ impl<'r, 'm> Engine<'r, 'm> {
 
 async fn run<'m>(cx: &mut Cx<'_, 'm>, operation: Operation) -> Result<Output<'m>> {
     Ok(match operation {
-        Operation::Apply => Output::Report(Report::new(apply::apply(cx).await?)),
+        Operation::Apply => {
+            let applied = apply::apply(cx).await?;
+            let applied = match cx.runner.verify_after {
+                true => verify::unverified(applied, verify::verify(cx).await?)?,
+                false => applied,
+            };
+            Output::Report(Report::new(applied))
+        }
         Operation::Pending => Output::Pending(apply::pending(cx).await?),
         Operation::Status => Output::Status(apply::status(cx).await?),
         Operation::Rollback(rollback) => Output::Report(lifecycle::rollback(cx, rollback).await?),
@@ -207,6 +240,8 @@ async fn run<'m>(cx: &mut Cx<'_, 'm>, operation: Operation) -> Result<Output<'m>
             lifecycle::resolve(cx, version, resolution).await?;
             Output::Resolved
         }
+        Operation::Adopt(source) => Output::Adopted(adopt::adopt(cx, &source).await?),
+        Operation::Verify => Output::Verified(verify::verify(cx).await?),
     })
 }
 

@@ -60,6 +60,7 @@ async fn apply_split(
     cx.record(start, recording("the start", version)).await?;
     cx.progress(Progress::Started(slice::from_ref(&migration)));
     let elapsed = run_statements(cx, migration, migration.up(), statements, true).await?;
+    super::verify::foreign_keys_after(cx, migration, statements).await?;
     ledger.finished(version, migration.checksum());
     let mut finish = vec![Piece::plain(
         cx.sql.record_finished(version, millis(elapsed)),

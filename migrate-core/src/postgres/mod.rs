@@ -12,7 +12,9 @@ use tokio_postgres::Client;
 
 use crate::engine::{Operation, Output};
 use crate::report::{Report, Status};
-use crate::{Migration, Migrations, Resolution, Result, Rollback, Runner};
+use crate::{
+    Adoption, Migration, Migrations, Resolution, Result, Rollback, Runner, Source, Verification,
+};
 use driver::PostgresDriver;
 
 impl Migrations {
@@ -209,6 +211,33 @@ impl<'a> Runner<'a> {
         self.perform_postgres(client, Operation::Resolve(version, resolution))
             .await
             .map(drop)
+    }
+
+    /// Records in migrate's history every migration that another tool
+    /// recorded as applied, under the migration lock, in one transaction.
+    /// The PostgreSQL twin of `Runner::adopt`, with the same refusals.
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn adopt_async(
+        &self,
+        client: &mut Client,
+        source: impl Into<Source>,
+    ) -> Result<Adoption> {
+        self.perform_postgres(client, Operation::Adopt(source.into()))
+            .await
+            .map(Output::into_adopted)
+    }
+
+    /// Checks a migrated PostgreSQL database, changing nothing: invalid
+    /// indexes (`pg_index.indisvalid` false, as a failed `CREATE INDEX
+    /// CONCURRENTLY` leaves them), constraints added `NOT VALID` and never
+    /// validated, sequences whose next value is already in their column,
+    /// and migrations the history records as incomplete. See
+    /// [`Verification`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn verify_async(&self, client: &Client) -> Result<Verification> {
+        self.perform_postgres(client, Operation::Verify)
+            .await
+            .map(Output::into_verified)
     }
 
     /// Runs any [`Operation`] on a PostgreSQL connection, as the methods

@@ -2,6 +2,7 @@
 //! history it keeps in memory. It reads only the few statements that change
 //! the history, by their first words, and nothing of the migrations' SQL.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use migrate_format::checksum;
@@ -92,6 +93,11 @@ pub(crate) struct Recorder<'m> {
     rolled_back: bool,
     slept: Duration,
     sleeps: usize,
+    /// Another tool's history table, for an adoption; `None` when missing.
+    tool_rows: Option<Vec<Row>>,
+    adopt_statements: Vec<String>,
+    /// The answers to the checks, in order; `None` answers with an error.
+    verify_answers: VecDeque<Option<Vec<Vec<Row>>>>,
     /// The requests about the mark of a running migration, each with the
     /// number of actions logged before it.
     marks: Vec<(Running, usize)>,
@@ -126,9 +132,32 @@ impl<'m> Recorder<'m> {
             rolled_back: false,
             slept: Duration::ZERO,
             sleeps: 0,
+            tool_rows: None,
+            adopt_statements: Vec::new(),
+            verify_answers: VecDeque::new(),
             marks: Vec::new(),
             probe: None,
         }
+    }
+
+    /// Another tool's history table holds these rows, as its read selects them.
+    pub(crate) fn set_tool_rows(&mut self, rows: &[&[&str]]) {
+        self.tool_rows = Some(
+            rows.iter()
+                .map(|row| row.iter().map(|v| Some((*v).to_owned())).collect())
+                .collect(),
+        );
+    }
+
+    /// The statements that read another tool's table.
+    pub(crate) fn adopt_statements(&self) -> Vec<String> {
+        self.adopt_statements.clone()
+    }
+
+    /// The next check answers these results, one per statement, or fails
+    /// as a corrupt database does (`None`).
+    pub(crate) fn answer_check(&mut self, results: Option<Vec<Vec<Row>>>) {
+        self.verify_answers.push_back(results);
     }
 
     /// A database with this history, and a companion with no fingerprint.
@@ -396,6 +425,8 @@ impl<'m> Recorder<'m> {
     fn plain(&mut self, sql: &str) {
         if sql == "BEGIN" || sql == "BEGIN IMMEDIATE" {
             self.begin();
+        } else if sql.starts_with("DO $migrate$") {
+            self.companion = true;
         } else if sql == "COMMIT" {
             self.commit();
         } else if let Some(value) = sql.strip_prefix("PRAGMA user_version = ") {
@@ -467,6 +498,21 @@ impl Driver for Recorder<'_> {
                 Ok(results)
             }
             Purpose::Lock => self.lock(statements),
+            Purpose::Adopt => {
+                self.adopt_statements.extend(statements.iter().cloned());
+                match &self.tool_rows {
+                    Some(rows) => Ok(vec![rows.clone()]),
+                    None => Err(Recorder::missing()),
+                }
+            }
+            Purpose::Verify => match self.verify_answers.pop_front() {
+                Some(Some(results)) => Ok(results),
+                Some(None) => Err(Failure::new(
+                    FailureKind::Other,
+                    "database disk image is malformed",
+                )),
+                None => Ok(statements.iter().map(|_| Vec::new()).collect()),
+            },
             Purpose::Settings if statements[0].starts_with("SELECT (SELECT") => {
                 let settings = migrate_format::session::SQLITE_SETTINGS.len();
                 Ok(vec![vec![vec![Some("0".to_owned()); settings]]])
