@@ -95,12 +95,14 @@ mod runner;
 mod sqlite;
 
 pub use engine::{Operation, Output};
-pub use error::{DriverError, Error, Irreversibility, LockHolder, Misconfigured, Result};
+pub use error::{
+    DriverError, Error, Irreversibility, LockHolder, LockProblem, Misconfigured, Result,
+};
 pub use lifecycle::{Resolution, Rollback};
 pub use migrate_format::{Checksum, Layout};
 pub use migration::{Migration, Migrations, Script};
 pub use report::{Action, Applied, Report, State, Status, StatusEntry};
-pub use runner::{DEFAULT_TABLE, Progress, Runner, TransactionMode};
+pub use runner::{DEFAULT_TABLE, LockStrategy, Progress, Runner, TransactionMode};
 
 /// The rusqlite this crate was built against, to avoid version mismatches.
 #[cfg(feature = "sqlite")]

@@ -15,6 +15,7 @@ mod lock;
 mod no_transaction;
 #[cfg(test)]
 mod tests;
+mod trace;
 
 use std::future::Future;
 use std::mem;
@@ -192,6 +193,13 @@ impl<'r, 'm> Engine<'r, 'm> {
 }
 
 async fn run<'m>(cx: &mut Cx<'_, 'm>, operation: Operation) -> Result<Output<'m>> {
+    cx.trace.start(&operation);
+    let result = perform(cx, operation).await;
+    cx.trace.end(&result);
+    result
+}
+
+async fn perform<'m>(cx: &mut Cx<'_, 'm>, operation: Operation) -> Result<Output<'m>> {
     Ok(match operation {
         Operation::Apply => Output::Report(Report::new(apply::apply(cx).await?)),
         Operation::Pending => Output::Pending(apply::pending(cx).await?),

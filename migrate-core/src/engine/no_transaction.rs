@@ -15,7 +15,7 @@ use migrate_format::lexer::{self, Flavor};
 
 use super::apply::fingerprint;
 use super::cx::{Cx, database, script_failed};
-use super::lock::Snapshot;
+use super::lock::{Lock, Snapshot};
 use crate::driver::{Dialect, Piece, Purpose};
 use crate::history::Ledger;
 use crate::report::Applied;
@@ -25,11 +25,13 @@ use crate::{Error, Migration, Progress, Result, Script};
 /// statements with their progress, then its row finished.
 pub(super) async fn apply(
     cx: &mut Cx<'_, '_>,
+    lock: &Lock,
     migration: &Migration,
     snapshot: &Snapshot,
 ) -> Result<Applied> {
     let version = migration.version();
     let statements = split(cx, migration, migration.up())?;
+    cx.leave_transactions()?;
     let mut ledger = Ledger::of(&snapshot.history);
     ledger.unfinished(version);
     let mut start = vec![Piece::plain(cx.sql.insert(&[migration], false))];
@@ -37,6 +39,7 @@ pub(super) async fn apply(
     cx.record(start, recording("the start", version)).await?;
     cx.progress(Progress::Started(slice::from_ref(&migration)));
     let elapsed = run_statements(cx, migration, migration.up(), &statements, true).await?;
+    cx.return_to_transactions(lock);
     ledger.finished(version, migration.checksum());
     let mut finish = vec![Piece::plain(
         cx.sql.record_finished(version, millis(elapsed)),
@@ -104,7 +107,7 @@ pub(super) async fn run_statements(
         });
         if progress && done < statements.len() {
             let update = Piece::plain(cx.sql.record_progress(migration.version(), done));
-            cx.execute(Purpose::Record, vec![update])
+            cx.execute(Purpose::Record, cx.fenced(update))
                 .await
                 .map_err(|failure| {
                     database(recording("the progress", migration.version()), failure)
