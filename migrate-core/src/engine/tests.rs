@@ -13,7 +13,10 @@ use crate::{
     Runner, Script, TransactionMode,
 };
 
+mod locks;
 mod recorder;
+#[cfg(feature = "tracing")]
+mod tracing;
 
 use recorder::{Entry, Recorder};
 

@@ -87,6 +87,9 @@ pub(crate) struct Recorder<'m> {
     pid: i32,
     lock_pid: i32,
     moving: bool,
+    /// The pooler starts moving the run after this many actions.
+    moving_after: usize,
+    actions: usize,
     /// PostgreSQL: this server session holds the session lock for another
     /// client of a pooler.
     shared: bool,
@@ -134,6 +137,8 @@ impl<'m> Recorder<'m> {
             pid: 100,
             lock_pid: 0,
             moving: false,
+            moving_after: 0,
+            actions: 0,
             shared: false,
             version: "PostgreSQL 15.6 (Debian 15.6-0+deb12u1)".to_owned(),
             lease_table: false,
@@ -150,6 +155,12 @@ impl<'m> Recorder<'m> {
     /// message outside a transaction to another server session.
     pub(crate) fn move_between_sessions(&mut self) {
         self.moving = true;
+    }
+
+    /// The same, once this many actions have run on one server session.
+    pub(crate) fn move_between_sessions_after(&mut self, actions: usize) {
+        self.moving = true;
+        self.moving_after = actions;
     }
 
     /// PostgreSQL: the server session already holds the session lock, for
@@ -186,7 +197,8 @@ impl<'m> Recorder<'m> {
     /// The server session of the next message: another one when a pooler
     /// moves the run and no transaction pins it.
     fn next_session(&mut self) {
-        if self.moving && !self.in_transaction() {
+        self.actions += 1;
+        if self.moving && self.actions > self.moving_after && !self.in_transaction() {
             self.pid += 1;
         }
     }
