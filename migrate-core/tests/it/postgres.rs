@@ -1,5 +1,6 @@
 //! The PostgreSQL runner against a real server: one fresh database per test.
 
+mod locks;
 mod round_trips;
 
 use std::time::{Duration, Instant};
