@@ -1,5 +1,7 @@
 //! Running a database command.
 
+use std::time::Duration;
+
 use migrate_core::{
     Error, Migration, Migrations, Operation, Output, Report, Resolution, Rollback, Runner, Status,
     TransactionMode,
@@ -93,6 +95,8 @@ impl From<Error> for Failure {
             Error::RefusedInTransaction { .. } => (3, "refused-in-transaction"),
             Error::Unsplittable { .. } => (3, "unsplittable"),
             Error::LockTimeout { .. } => (1, "lock-timeout"),
+            Error::Lock { .. } => (1, "lock"),
+            Error::LeaseLost { .. } => (1, "lease-lost"),
             _ => (1, "database"),
         };
         Failure {
@@ -123,10 +127,13 @@ pub fn execute(
 ) -> Result<Outcome, Failure> {
     let database = database::open(args.database_url.as_deref())?;
     let runner = configure(
-        migrations
-            .runner()
-            .try_history_table(&args.table)?
-            .on_progress(|event| output::progress(event, args.json)),
+        locking(
+            migrations
+                .runner()
+                .try_history_table(&args.table)?
+                .on_progress(|event| output::progress(event, args.json)),
+            args,
+        ),
         command,
     );
     let operation = operation(command);
@@ -139,6 +146,17 @@ pub fn execute(
         }
     };
     Ok(outcome(command, output?))
+}
+
+/// `--lock` and `--lease-ttl`.
+fn locking<'a>(mut runner: Runner<'a>, args: &DatabaseArgs) -> Runner<'a> {
+    if let Some(lock) = args.lock {
+        runner = runner.lock_strategy(lock.into());
+    }
+    if let Some(seconds) = args.lease_ttl {
+        runner = runner.lease_ttl(Duration::from_secs(seconds));
+    }
+    runner
 }
 
 /// The settings of `up`.

@@ -48,6 +48,7 @@ enum Command {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    migrate_cli::init_tracing(cli.database.verbose);
     let json = cli.database.json;
     let result = match &cli.command {
         Command::Database(command) => load(&cli.dir)

@@ -294,8 +294,7 @@ pub enum LockProblem {
     },
 }
 
-const USE_TABLE: &str =
-    "use the table strategy (`LockStrategy::Table`, `migrate --lock table`)";
+const USE_TABLE: &str = "use the table strategy (`LockStrategy::Table`, `migrate --lock table`)";
 
 impl fmt::Display for LockProblem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

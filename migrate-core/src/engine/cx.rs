@@ -235,7 +235,11 @@ pub(crate) const COMMIT: &str = "COMMIT";
 /// the lease table.
 fn owner_name(seed: u32) -> String {
     let host = std::env::var("HOSTNAME").unwrap_or_default();
-    let host = if host.is_empty() { "unknown-host" } else { &host };
+    let host = if host.is_empty() {
+        "unknown-host"
+    } else {
+        &host
+    };
     format!("{host}:{}:{seed:08x}", std::process::id())
 }
 

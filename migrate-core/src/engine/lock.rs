@@ -219,7 +219,14 @@ impl Cx<'_, '_> {
     fn lease_release(&self, failed: bool) -> Vec<String> {
         let mut statements = Vec::with_capacity(2);
         if self.open {
-            statements.push(if failed { "ROLLBACK" } else { super::cx::COMMIT }.to_owned());
+            statements.push(
+                if failed {
+                    "ROLLBACK"
+                } else {
+                    super::cx::COMMIT
+                }
+                .to_owned(),
+            );
         }
         if let Some(held) = &self.lease {
             statements.push(lease::release(&held.table, &self.owner, held.token));
@@ -295,6 +302,7 @@ impl Cx<'_, '_> {
         match self.query(Purpose::Lock, statements).await {
             Ok(results) => {
                 self.open = true;
+                self.trace.lock_taken("write", Duration::ZERO, None);
                 self.write_lock_snapshot(&results)
             }
             Err(failure) if failure.completed == 0 => {
@@ -373,7 +381,8 @@ impl Cx<'_, '_> {
                 }
             }
         }
-        self.trace.lock_taken(self.strategy, wait.waited, None);
+        self.trace
+            .lock_taken(&self.strategy.to_string(), wait.waited, None);
         Ok(match level {
             Level::Session => {
                 self.pinned = true;
@@ -475,8 +484,7 @@ impl Cx<'_, '_> {
                         table: table.in_schema(&lease_schema),
                         token,
                     });
-                    self.trace
-                        .lock_taken(LockStrategy::Table, wait.waited, Some(token));
+                    self.trace.lock_taken("table", wait.waited, Some(token));
                     return Ok(Lock::Lease);
                 }
                 None => {

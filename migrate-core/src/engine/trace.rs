@@ -8,9 +8,9 @@
 //!
 //! | Name | Kind | Fields |
 //! |---|---|---|
-//! | `migrate` | span, one per operation | `operation`, `table`, `dialect`, `lock`, `transaction_mode`, `duration_ms`, `outcome` |
+//! | `migrate` | span, one per operation | `operation`, `table`, `dialect`, `lock` (`write` on SQLite, `default` when not chosen), `transaction_mode`, `duration_ms`, `outcome` |
 //! | `migration` | span, one per migration run or reverted | `version`, `description`, `checksum` (its first 12 hex digits), `mode` (`transaction` or `no-transaction`), `direction` (`up` or `down`), `duration_ms` |
-//! | event | `lock taken` | `strategy`, `waited_ms`, `token` (a lease's fencing token) |
+//! | event | `lock taken` | `strategy` (`write` on SQLite), `waited_ms`, `token` (a lease's fencing token) |
 //! | event | `waiting for the migration lock` | `strategy`, `holder` |
 //! | event | `drift found` | `version`, `file`, `recorded`, `embedded` |
 //! | event | `statement done` | `done`, `of` (a `no-transaction` migration) |
@@ -196,11 +196,11 @@ mod enabled {
                 .map_or(&self.run, |(_, span)| span)
         }
 
-        pub(crate) fn lock_taken(&self, strategy: LockStrategy, waited: Duration, token: Option<i64>) {
+        pub(crate) fn lock_taken(&self, strategy: &str, waited: Duration, token: Option<i64>) {
             info!(
                 target: "migrate",
                 parent: &self.run,
-                strategy = %strategy,
+                strategy,
                 waited_ms = millis(waited),
                 token,
                 "lock taken"
@@ -262,8 +262,9 @@ mod enabled {
         }
     }
 
-    fn millis(duration: Duration) -> u64 {
-        u64::try_from(duration.as_millis()).unwrap_or(u64::MAX)
+    /// Milliseconds with their fraction: a migration often takes less than one.
+    fn millis(duration: Duration) -> f64 {
+        duration.as_secs_f64() * 1000.0
     }
 }
 
@@ -282,7 +283,7 @@ mod disabled {
         pub(crate) fn start(&mut self, _: &Operation) {}
         pub(crate) fn end(&mut self, _: &Result<Output<'_>>) {}
         pub(crate) fn progress(&mut self, _: &Progress<'_>) {}
-        pub(crate) fn lock_taken(&self, _: LockStrategy, _: Duration, _: Option<i64>) {}
+        pub(crate) fn lock_taken(&self, _: &str, _: Duration, _: Option<i64>) {}
         pub(crate) fn wants_holder(&self) -> bool {
             false
         }

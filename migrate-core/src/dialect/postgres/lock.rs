@@ -196,12 +196,19 @@ mod tests {
     fn every_attempt_opens_a_transaction_and_the_session_level_one_refuses_re_entry() {
         let session = attempt(7, Level::Session);
         assert_eq!(session[0], "BEGIN");
-        assert!(session[1].contains("l.pid = pg_backend_pid()"), "{}", session[1]);
+        assert!(
+            session[1].contains("l.pid = pg_backend_pid()"),
+            "{}",
+            session[1]
+        );
         assert!(session[1].contains("THEN NULL ELSE pg_try_advisory_lock(7)"));
         let transaction = attempt(7, Level::Transaction);
         assert_eq!(
             transaction,
-            ["BEGIN", "SELECT pg_try_advisory_xact_lock(7), pg_backend_pid()"]
+            [
+                "BEGIN",
+                "SELECT pg_try_advisory_xact_lock(7), pg_backend_pid()"
+            ]
         );
         let first = first_attempt(&TableName::default(), Level::Transaction);
         assert!(first[1].contains("version()"), "{}", first[1]);

@@ -31,11 +31,26 @@ fn the_session_lock_keeps_a_transaction_open_from_its_attempt_to_its_release() {
         [ReadFingerprint, ReadHistory, Lock, Lock, Batch, Unlock]
     );
     let sent = recorder.sent();
-    assert_eq!(sent[1][1], "SELECT pg_backend_pid()", "the read before the lock notes its session");
+    assert_eq!(
+        sent[1][1], "SELECT pg_backend_pid()",
+        "the read before the lock notes its session"
+    );
     assert_eq!(sent[2][0], "BEGIN", "the attempt opens a transaction");
-    assert_eq!(sent[3][sent[3].len() - 2..], ["COMMIT", "BEGIN"], "what the read creates is committed");
-    assert_eq!(sent[4].last().map(String::as_str), Some("BEGIN"), "the batch ends in a transaction");
-    assert_eq!(sent[5], ["COMMIT", UNLOCK], "the release goes with the last COMMIT");
+    assert_eq!(
+        sent[3][sent[3].len() - 2..],
+        ["COMMIT", "BEGIN"],
+        "what the read creates is committed"
+    );
+    assert_eq!(
+        sent[4].last().map(String::as_str),
+        Some("BEGIN"),
+        "the batch ends in a transaction"
+    );
+    assert_eq!(
+        sent[5],
+        ["COMMIT", UNLOCK],
+        "the release goes with the last COMMIT"
+    );
     assert!(!recorder.locked());
 }
 
@@ -50,7 +65,10 @@ fn behind_a_transaction_pooler_the_session_lock_stays_on_one_server_session() {
             applied(perform(&runner, &mut recorder, Operation::Apply)),
             [1, 2, 3, 4]
         );
-        assert!(!recorder.locked(), "{mode:?}: released on the session that took it");
+        assert!(
+            !recorder.locked(),
+            "{mode:?}: released on the session that took it"
+        );
     }
 }
 
@@ -74,7 +92,11 @@ fn behind_a_transaction_pooler_a_no_transaction_migration_is_refused_before_it_r
     let message = error.to_string();
     assert!(message.contains("transaction pooling"), "{message}");
     assert!(message.contains("--lock table"), "{message}");
-    assert_eq!(recorder.finished(), [1], "the migration before it was applied");
+    assert_eq!(
+        recorder.finished(),
+        [1],
+        "the migration before it was applied"
+    );
     assert!(recorder.statements().is_empty(), "nothing of it ran");
     assert!(recorder.unfinished().is_empty());
     assert!(!recorder.locked(), "released while still pinned");
@@ -98,7 +120,10 @@ fn a_server_session_that_already_holds_the_session_lock_is_refused() {
     );
     assert!(recorder.batches().is_empty());
     assert!(
-        recorder.sent().iter().all(|sent| !sent.contains(&UNLOCK.to_owned())),
+        recorder
+            .sent()
+            .iter()
+            .all(|sent| !sent.contains(&UNLOCK.to_owned())),
         "a lock it does not hold is not released"
     );
 }
@@ -120,7 +145,10 @@ fn a_session_lock_left_on_another_server_session_is_reported_after_the_run() {
     };
     assert_eq!(*holder, 100);
     assert_ne!(now, holder);
-    assert!(error.to_string().contains("pg_terminate_backend(100)"), "{error}");
+    assert!(
+        error.to_string().contains("pg_terminate_backend(100)"),
+        "{error}"
+    );
     assert_eq!(recorder.finished(), [1, 2, 3], "what ran is recorded");
 }
 
@@ -142,7 +170,11 @@ fn the_transaction_lock_lives_in_the_run_s_transaction() {
         [ReadFingerprint, ReadHistory, Lock, Lock, Batch]
     );
     let sent = recorder.sent();
-    assert!(sent[2][1].contains("pg_try_advisory_xact_lock(k.key)"), "{}", sent[2][1]);
+    assert!(
+        sent[2][1].contains("pg_try_advisory_xact_lock(k.key)"),
+        "{}",
+        sent[2][1]
+    );
     assert_eq!(sent[4].last().map(String::as_str), Some("COMMIT"));
     assert!(!recorder.locked());
 }
@@ -164,7 +196,10 @@ fn the_transaction_lock_is_taken_again_and_the_history_read_again_for_each_trans
     let relock = &recorder.sent()[5];
     assert_eq!(relock[0], "BEGIN");
     assert!(relock[1].starts_with("SELECT pg_try_advisory_xact_lock(42)"));
-    assert!(relock[3].starts_with("SELECT version"), "the history, read under it");
+    assert!(
+        relock[3].starts_with("SELECT version"),
+        "the history, read under it"
+    );
     assert!(!recorder.locked());
 }
 
@@ -184,7 +219,10 @@ fn the_transaction_lock_refuses_a_no_transaction_migration_before_anything_runs(
     assert_eq!(*version, 2);
     assert!(file.ends_with("2_index.sql"), "{file}");
     assert!(error.to_string().contains("--lock table"), "{error}");
-    assert!(!recorder.purposes().contains(&Lock), "refused before the lock");
+    assert!(
+        !recorder.purposes().contains(&Lock),
+        "refused before the lock"
+    );
     assert!(recorder.batches().is_empty());
 
     // A rollback through a no-transaction down script, likewise.
@@ -195,8 +233,7 @@ fn the_transaction_lock_refuses_a_no_transaction_migration_before_anything_runs(
     let runner = reversible.runner().lock_strategy(LockStrategy::Transaction);
     let mut recorder = Recorder::new(Dialect::Postgres, &reversible);
     recorder.set_history(&[Entry::of(&reversible, 1)]);
-    let error = perform(&runner, &mut recorder, Operation::Rollback(Rollback::To(0)))
-        .unwrap_err();
+    let error = perform(&runner, &mut recorder, Operation::Rollback(Rollback::To(0))).unwrap_err();
     assert!(
         matches!(
             error,
@@ -227,9 +264,11 @@ fn the_table_strategy_takes_a_lease_and_checks_it_in_every_write() {
     assert_eq!(recorder.lease(), (1, false), "taken once, then released");
     let sent = recorder.sent();
     // A new database: the lease table is created as the lease is taken.
-    assert!(sent[2][..sent[2].len() - 1]
-        .iter()
-        .any(|s| s.starts_with("CREATE TABLE IF NOT EXISTS \"_migrations_lock\"")));
+    assert!(
+        sent[2][..sent[2].len() - 1]
+            .iter()
+            .any(|s| s.starts_with("CREATE TABLE IF NOT EXISTS \"_migrations_lock\""))
+    );
     assert!(sent[2].last().unwrap().starts_with("WITH prior AS"));
     for (purpose, pieces) in recorder.purposes().iter().zip(&sent) {
         let writes_history = matches!(purpose, Batch | Record);
@@ -239,10 +278,20 @@ fn the_table_strategy_takes_a_lease_and_checks_it_in_every_write() {
             "{purpose:?}: {pieces:?}"
         );
     }
-    let batch = &sent[recorder.purposes().iter().position(|p| *p == Batch).unwrap()];
+    let batch = &sent[recorder
+        .purposes()
+        .iter()
+        .position(|p| *p == Batch)
+        .unwrap()];
     assert!(is_guard(&batch[1]), "checked first: {batch:?}");
-    assert!(batch[batch.len() - 2].contains("SET renewed_at"), "renewed last: {batch:?}");
-    assert!(sent.last().unwrap()[0].ends_with("RETURNING token"), "released");
+    assert!(
+        batch[batch.len() - 2].contains("SET renewed_at"),
+        "renewed last: {batch:?}"
+    );
+    assert!(
+        sent.last().unwrap()[0].ends_with("RETURNING token"),
+        "released"
+    );
 }
 
 #[test]
@@ -259,9 +308,16 @@ fn a_runner_whose_lease_was_taken_over_records_nothing_more() {
     };
     assert_eq!(*token, 1);
     let cause = std::error::Error::source(&error).map(ToString::to_string);
-    assert!(cause.is_some_and(|c| c.contains("migration 2")), "{error:?}");
+    assert!(
+        cause.is_some_and(|c| c.contains("migration 2")),
+        "{error:?}"
+    );
     assert_eq!(recorder.finished(), [1]);
-    assert_eq!(recorder.unfinished(), [(2, Some(0))], "its progress was refused");
+    assert_eq!(
+        recorder.unfinished(),
+        [(2, Some(0))],
+        "its progress was refused"
+    );
     assert_eq!(recorder.statements().len(), 1);
     assert_eq!(recorder.lease().0, 2, "the other runner's token");
 
@@ -271,7 +327,10 @@ fn a_runner_whose_lease_was_taken_over_records_nothing_more() {
     recorder.steal_lease_at_guard(1);
     let runner = four.runner().lock_strategy(LockStrategy::Table);
     let error = perform(&runner, &mut recorder, Operation::Apply).unwrap_err();
-    assert!(matches!(error, Error::LeaseLost { token: 1, .. }), "{error}");
+    assert!(
+        matches!(error, Error::LeaseLost { token: 1, .. }),
+        "{error}"
+    );
     assert!(recorder.finished().is_empty());
     assert!(recorder.rolled_back());
 }
@@ -297,9 +356,20 @@ fn a_lease_held_elsewhere_is_polled_and_its_owner_named_on_timeout() {
         panic!("{error}");
     };
     assert_eq!(holder.owner.as_deref(), Some("other-host:7:0badcafe"));
-    assert_eq!(holder.expires_at.as_deref(), Some("2026-12-01T00:05:00.000Z"));
-    assert!(error.to_string().contains("the lease of runner `other-host:7:0badcafe`"), "{error}");
-    assert!(!recorder.purposes().contains(&LockHolder), "the attempt named the owner");
+    assert_eq!(
+        holder.expires_at.as_deref(),
+        Some("2026-12-01T00:05:00.000Z")
+    );
+    assert!(
+        error
+            .to_string()
+            .contains("the lease of runner `other-host:7:0badcafe`"),
+        "{error}"
+    );
+    assert!(
+        !recorder.purposes().contains(&LockHolder),
+        "the attempt named the owner"
+    );
     assert!(recorder.batches().is_empty());
 }
 
@@ -316,7 +386,10 @@ fn on_cockroachdb_the_default_takes_a_lease_and_advisory_strategies_are_refused(
     );
     assert_eq!(recorder.lease(), (1, false), "a lease, taken and released");
     assert!(
-        recorder.sent().iter().any(|sent| sent.iter().any(|piece| is_guard(piece))),
+        recorder
+            .sent()
+            .iter()
+            .any(|sent| sent.iter().any(|piece| is_guard(piece))),
         "fenced"
     );
 
@@ -333,7 +406,10 @@ fn on_cockroachdb_the_default_takes_a_lease_and_advisory_strategies_are_refused(
             panic!("{strategy}: {error}");
         };
         assert!(version.starts_with("CockroachDB CCL"));
-        assert!(error.to_string().contains("without locking anything"), "{error}");
+        assert!(
+            error.to_string().contains("without locking anything"),
+            "{error}"
+        );
         assert!(recorder.batches().is_empty());
         assert_eq!(recorder.lease(), (0, false));
     }
@@ -342,7 +418,11 @@ fn on_cockroachdb_the_default_takes_a_lease_and_advisory_strategies_are_refused(
 #[test]
 fn sqlite_ignores_the_strategy() {
     let (_dir, four) = four();
-    for strategy in [LockStrategy::Session, LockStrategy::Transaction, LockStrategy::Table] {
+    for strategy in [
+        LockStrategy::Session,
+        LockStrategy::Transaction,
+        LockStrategy::Table,
+    ] {
         let mut recorder = Recorder::new(Dialect::Sqlite, &four);
         let runner = four.runner().lock_strategy(strategy);
         applied(perform(&runner, &mut recorder, Operation::Apply));

@@ -73,12 +73,19 @@ async fn applied_exactly_once(
     }
     applied.sort_unstable();
     let all: Vec<i64> = migrations.iter().map(|m| m.version()).collect();
-    assert_eq!(applied, all, "{context}: each migration applied by one replica");
+    assert_eq!(
+        applied, all,
+        "{context}: each migration applied by one replica"
+    );
     let check = db.connect().await?;
     let rows = history(&check, "_migrations").await?;
     assert!(rows.iter().all(|(_, finished, _)| *finished), "{context}");
     assert_eq!(rows.len(), all.len(), "{context}");
-    assert_eq!(advisory_locks(&check).await?, 0, "{context}: no advisory lock left");
+    assert_eq!(
+        advisory_locks(&check).await?,
+        0,
+        "{context}: no advisory lock left"
+    );
     assert_eq!(live_leases(&check).await?, 0, "{context}: no lease left");
     Ok(())
 }
@@ -123,8 +130,7 @@ async fn sixteen_replicas_through_pgbouncer_apply_each_migration_once() -> TestR
         for round in 0..ROUNDS {
             let context = format!("{strategy:?}, round {round}");
             let db = TestDb::create().await?;
-            let reports =
-                replicas(&db, Pooling::TransactionRoundRobin, &TWENTY, strategy).await?;
+            let reports = replicas(&db, Pooling::TransactionRoundRobin, &TWENTY, strategy).await?;
             applied_exactly_once(&db, reports, &TWENTY, &context).await?;
             let log = applied_log(&db.connect().await?).await?;
             assert_eq!(log.len(), 20, "{context}");
@@ -198,7 +204,11 @@ async fn through_pgbouncer_the_default_refuses_a_no_transaction_migration_and_le
         [(1, true, None), (2, true, None)],
         "nothing more was applied"
     );
-    assert_eq!(advisory_locks(&direct).await?, 0, "and no lock was left behind");
+    assert_eq!(
+        advisory_locks(&direct).await?,
+        0,
+        "and no lock was left behind"
+    );
 
     // The table strategy applies the rest through the same pooler.
     let report = CONCURRENT
@@ -335,7 +345,10 @@ async fn a_holder_killed_in_a_slow_migration_is_replaced_after_its_lease_expires
         )
         .await?
         .get(0);
-    assert!(after, "taken over at {acquired_at}, before the expiry {expires_at}");
+    assert!(
+        after,
+        "taken over at {acquired_at}, before the expiry {expires_at}"
+    );
     let log: Vec<i32> = direct
         .query("SELECT version FROM slow_log ORDER BY version", &[])
         .await?
@@ -381,7 +394,10 @@ async fn a_stale_holder_s_write_is_refused_by_the_fencing_token() -> TestResult 
     };
     assert_eq!(*token, 1);
     let chain = format!("{error}: {}", chain(&error));
-    assert!(chain.contains("no longer holds the migration lease"), "{chain}");
+    assert!(
+        chain.contains("no longer holds the migration lease"),
+        "{chain}"
+    );
     // Its progress after the first statement was refused: the row says no
     // statement is done, so the next run stops there instead of going on.
     assert_eq!(
@@ -421,7 +437,9 @@ async fn a_long_transactional_migration_keeps_its_lease_past_its_time_to_live() 
         .lock_strategy(LockStrategy::Table)
         .run_async(&mut db.connect().await?)
         .await?;
-    direct.batch_execute("INSERT INTO slow_switch VALUES (3)").await?;
+    direct
+        .batch_execute("INSERT INTO slow_switch VALUES (3)")
+        .await?;
     let mut holder_client = db.connect_pooled(Pooling::TransactionRoundRobin).await?;
     let holder = tokio::spawn(async move {
         SLOW.runner()
