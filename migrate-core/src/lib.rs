@@ -33,6 +33,13 @@
 //! [`baseline`](Runner::baseline), [`repair`](Runner::repair) and
 //! [`resolve`](Runner::resolve).
 //!
+//! On PostgreSQL, the runner's [`LockStrategy`] chooses how replicas keep
+//! each other out: a session-level advisory lock (the default), a
+//! transaction-level one, or a lease in a table, which works through any
+//! pooler and on CockroachDB. With the `tracing` feature, each run is a
+//! `tracing` span with a span per migration, and events for the lock and
+//! for drift.
+//!
 //! # The folder format
 //!
 //! - `<version>_<description>.sql` is an up migration.
