@@ -89,7 +89,9 @@ pub enum LockStrategy {
     /// can ever leave it behind. A run that would apply or revert a
     /// `no-transaction` migration is refused before anything runs, since
     /// nothing would hold the lock while its statements run outside a
-    /// transaction. Refused on CockroachDB.
+    /// transaction. A rollback's reverts share one transaction, whatever the
+    /// [`TransactionMode`], since the lock lives in it. Refused on
+    /// CockroachDB.
     Transaction,
     /// A lease: one row in `<table>_lock`, next to the history table, with
     /// an owner, an expiry and a fencing token. Taking it is one conditional

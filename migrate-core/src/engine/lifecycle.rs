@@ -13,7 +13,7 @@ use crate::driver::Piece;
 use crate::history::{HistoryRow, Ledger};
 use crate::lifecycle::{plan_baseline, plan_repair, plan_resolve, plan_rollback};
 use crate::report::{Action, Applied, Report};
-use crate::{Error, Migration, Progress, Resolution, Result, Rollback, Script};
+use crate::{Error, Migration, Progress, Resolution, Result, Rollback, Script, TransactionMode};
 
 /// Reverts applied migrations with their down scripts, newest first.
 pub(super) async fn rollback(cx: &mut Cx<'_, '_>, rollback: Rollback) -> Result<Report> {
@@ -45,9 +45,13 @@ async fn revert(
             rest = &rest[1..];
             continue;
         }
-        let count = batch_len(rest, cx.runner.transaction_mode, |(_, down)| {
-            down.no_transaction()
-        });
+        // The transaction strategy's lock lives in one transaction, which a
+        // rollback's reverts therefore share, whatever the mode.
+        let mode = match lock {
+            Lock::Transaction { .. } => TransactionMode::Single,
+            _ => cx.runner.transaction_mode,
+        };
+        let count = batch_len(rest, mode, |(_, down)| down.no_transaction());
         reverted.extend(revert_batch(cx, snapshot, &mut ledger, &rest[..count]).await?);
         rest = &rest[count..];
     }

@@ -203,6 +203,9 @@ impl Cx<'_, '_> {
             Lock::Lease => self.lease_release(failed),
         };
         self.pinned = false;
+        if statements.is_empty() {
+            return Ok(Released::Held);
+        }
         let result = self.query(Purpose::Unlock, statements).await;
         self.open = false;
         let lease = self.lease.take();
@@ -275,6 +278,14 @@ impl Cx<'_, '_> {
             Ok(_) => Ok(()),
             Err(failure) => Err(database("taking the migration lock", failure)),
         }
+    }
+
+    /// `result`, after giving up the attempt's transaction if it failed.
+    async fn or_give_up<T>(&mut self, result: Result<T>) -> Result<T> {
+        if result.is_err() {
+            self.give_up_attempt().await?;
+        }
+        result
     }
 
     /// Runs an attempt that begins a transaction, and leaves it open on
@@ -352,9 +363,16 @@ impl Cx<'_, '_> {
             self.give_up_attempt().await?;
             return Err(self.no_schema());
         };
-        let key: i64 = dialect::integer(row, 0, ACTION)?;
-        self.sql = self.sql.with_table(self.given.in_schema(&schema))?;
-        let mut pid: i32 = dialect::integer(row, 3, ACTION)?;
+        let parsed = dialect::integer::<i64>(row, 0, ACTION).and_then(|key| {
+            let pid = dialect::integer::<i32>(row, 3, ACTION)?;
+            Ok((
+                key,
+                pid,
+                self.sql.with_table(self.given.in_schema(&schema))?,
+            ))
+        });
+        let (key, mut pid, sql) = self.or_give_up(parsed).await?;
+        self.sql = sql;
         self.sessions.saw(pid);
         let version = text(row, 4).unwrap_or_default();
         if is_cockroach(&version) {
@@ -376,7 +394,7 @@ impl Cx<'_, '_> {
                     let attempt = self.attempt(advisory::attempt(key, level)).await?;
                     let row = last_row(&attempt);
                     taken = flag(row, 0);
-                    pid = dialect::integer(row, 1, ACTION)?;
+                    pid = self.or_give_up(dialect::integer(row, 1, ACTION)).await?;
                     self.sessions.saw(pid);
                 }
             }
@@ -473,17 +491,21 @@ impl Cx<'_, '_> {
                 continue;
             }
             create = false;
-            let (Some(lease_schema), Some(schema)) = (text(row, 6), text(row, 7)) else {
-                return Err(self.no_schema());
-            };
             match text(row, 0) {
                 Some(_) => {
                     let token = dialect::integer(row, 0, ACTION)?;
-                    self.sql = self.sql.with_table(self.given.in_schema(&schema))?;
+                    // The lease table was found, so its schema exists, and
+                    // so does the history's.
+                    let lease_schema = text(row, 6).unwrap_or_default();
                     self.lease = Some(Lease {
                         table: table.in_schema(&lease_schema),
                         token,
                     });
+                    let Some(schema) = text(row, 7) else {
+                        let error = self.no_schema();
+                        return self.release(&Lock::Lease, Err(error)).await;
+                    };
+                    self.sql = self.sql.with_table(self.given.in_schema(&schema))?;
                     self.trace.lock_taken("table", wait.waited, Some(token));
                     return Ok(Lock::Lease);
                 }

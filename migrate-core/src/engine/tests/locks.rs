@@ -249,6 +249,25 @@ fn the_transaction_lock_refuses_a_no_transaction_migration_before_anything_runs(
     assert!(!recorder.locked());
 }
 
+#[test]
+fn a_rollback_under_the_transaction_lock_reverts_in_the_lock_s_one_transaction() {
+    let (_dir, four) = four();
+    let runner = four
+        .runner()
+        .lock_strategy(LockStrategy::Transaction)
+        .transaction_mode(TransactionMode::PerMigration);
+    let mut recorder = Recorder::new(Dialect::Postgres, &four);
+    recorder.set_history(&[Entry::of(&four, 1), Entry::of(&four, 2)]);
+    let reverted = applied(perform(
+        &runner,
+        &mut recorder,
+        Operation::Rollback(Rollback::To(0)),
+    ));
+    assert_eq!(reverted, [2, 1]);
+    assert_eq!(recorder.reverted_batches(), [vec![2, 1]]);
+    assert!(!recorder.locked());
+}
+
 // --- The table strategy ---
 
 #[test]
