@@ -128,7 +128,7 @@ async fn lock_strategies_through_pgbouncer() -> Result<(), BoxError> {
     assert!(!up.stdout.contains("lock taken"), "{}", up.stdout);
     assert!(up.stderr.contains("lock taken"), "{}", up.stderr);
     assert!(up.stderr.contains("version=2"), "{}", up.stderr);
-    assert!(up.stderr.contains("strategy=table"), "{}", up.stderr);
+    assert!(up.stderr.contains("strategy=\"table\""), "{}", up.stderr);
 
     // Without -v, nothing of it.
     let quiet = workspace
