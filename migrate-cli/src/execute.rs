@@ -1,5 +1,7 @@
 //! Running a database command.
 
+use std::time::Duration;
+
 use migrate_core::{
     Adoption, Error, Migration, Migrations, Operation, Output, Report, Resolution, Rollback,
     Runner, Source, Status, TransactionMode, Verification,
@@ -100,6 +102,8 @@ impl From<Error> for Failure {
             Error::Adopt { .. } => (4, "adopt-refused"),
             Error::ForeignKeyViolation { .. } => (1, "foreign-key-violation"),
             Error::Unverified { .. } => (5, "verify-found-problems"),
+            Error::Lock { .. } => (1, "lock"),
+            Error::LeaseLost { .. } => (1, "lease-lost"),
             _ => (1, "database"),
         };
         Failure {
@@ -130,10 +134,13 @@ pub fn execute(
 ) -> Result<Outcome, Failure> {
     let database = database::open(args.database_url.as_deref())?;
     let runner = configure(
-        migrations
-            .runner()
-            .try_history_table(&args.table)?
-            .on_progress(|event| output::progress(event, args.json)),
+        locking(
+            migrations
+                .runner()
+                .try_history_table(&args.table)?
+                .on_progress(|event| output::progress(event, args.json)),
+            args,
+        ),
         command,
     );
     let operation = operation(command);
@@ -146,6 +153,17 @@ pub fn execute(
         }
     };
     Ok(outcome(command, output?))
+}
+
+/// `--lock` and `--lease-ttl`.
+fn locking<'a>(mut runner: Runner<'a>, args: &DatabaseArgs) -> Runner<'a> {
+    if let Some(lock) = args.lock {
+        runner = runner.lock_strategy(lock.into());
+    }
+    if let Some(seconds) = args.lease_ttl {
+        runner = runner.lease_ttl(Duration::from_secs(seconds));
+    }
+    runner
 }
 
 /// The settings of `up`.

@@ -65,11 +65,11 @@ mod tls;
 
 use std::process::ExitCode;
 
-use clap::{Args, Subcommand, ValueEnum};
-use migrate_core::{DEFAULT_TABLE, Migrations, Tool};
+use clap::{ArgAction, Args, Subcommand, ValueEnum};
+use migrate_core::{DEFAULT_TABLE, LockStrategy, Migrations, Tool};
 
 pub use execute::{Failure, Outcome, execute};
-pub use output::finish;
+pub use output::{finish, init_tracing};
 
 /// Options of every database command.
 #[derive(Debug, Clone, Args)]
@@ -84,6 +84,45 @@ pub struct DatabaseArgs {
     /// Print JSON for programs instead of text for people.
     #[arg(long, global = true)]
     pub json: bool,
+    /// PostgreSQL: how to keep other runners out while migrating. `session`
+    /// (the default; `table` on CockroachDB): an advisory lock, for direct
+    /// connections. `transaction`: an advisory lock inside each transaction,
+    /// through transaction pooling; refuses no-transaction migrations.
+    /// `table`: a lease in `<table>_lock`, through any pooler and on
+    /// CockroachDB.
+    #[arg(long, value_enum, global = true)]
+    pub lock: Option<LockArg>,
+    /// With `--lock table`: how long the lease lasts unless renewed, in
+    /// seconds (300 by default); above the longest statement of a
+    /// no-transaction migration.
+    #[arg(long, value_name = "SECONDS", global = true)]
+    pub lease_ttl: Option<u64>,
+    /// Print what migrate does on standard error: a span per run and per
+    /// migration, the lock, drift. `-vv` adds each statement of a
+    /// no-transaction migration.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+}
+
+/// `--lock`: a [`LockStrategy`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LockArg {
+    /// A session-level advisory lock.
+    Session,
+    /// A transaction-level advisory lock in each transaction.
+    Transaction,
+    /// A lease in a table next to the history table.
+    Table,
+}
+
+impl From<LockArg> for LockStrategy {
+    fn from(lock: LockArg) -> LockStrategy {
+        match lock {
+            LockArg::Session => LockStrategy::Session,
+            LockArg::Transaction => LockStrategy::Transaction,
+            LockArg::Table => LockStrategy::Table,
+        }
+    }
 }
 
 /// The commands that work on a database.
@@ -218,6 +257,7 @@ pub struct MigrateArgs {
 /// Runs a database command over `migrations`, printing its result, and
 /// returns the exit code (see the [crate docs](crate)).
 pub fn run(migrations: &Migrations, args: &MigrateArgs) -> ExitCode {
+    init_tracing(args.database.verbose);
     output::finish(
         execute(migrations, &args.database, &args.command),
         args.database.json,

@@ -92,6 +92,7 @@ fn main() -> ExitCode {
                 .unwrap_or(&matches);
             let database =
                 DatabaseArgs::from_arg_matches(sub_matches).unwrap_or_else(|error| error.exit());
+            migrate_cli::init_tracing(database.verbose);
             let result = match command {
                 // `verify` checks the database alone: it needs no folder.
                 DatabaseCommand::Verify => {

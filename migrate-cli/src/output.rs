@@ -6,6 +6,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use migrate_core::{Action, Progress, Report, State, Status};
+use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::fmt::format::FmtSpan;
 
 use crate::execute::{Failure, Outcome};
 
@@ -53,6 +55,24 @@ fn exit_code(outcome: &Outcome) -> u8 {
 
 fn is_problem(state: &State) -> bool {
     !matches!(state, State::Applied | State::Pending)
+}
+
+/// With `-v` (`verbosity` 1 or more), prints migrate's spans and events on
+/// standard error, as `tracing-subscriber`'s `fmt` writes them, each span when
+/// it closes with its fields and duration. A program that installed its own
+/// subscriber keeps it, and gets them there.
+pub fn init_tracing(verbosity: u8) {
+    let level = match verbosity {
+        0 => return,
+        1 => LevelFilter::INFO,
+        2 => LevelFilter::DEBUG,
+        _ => LevelFilter::TRACE,
+    };
+    let _ = tracing_subscriber::fmt()
+        .with_writer(std::io::stderr)
+        .with_max_level(level)
+        .with_span_events(FmtSpan::CLOSE)
+        .try_init();
 }
 
 /// Shows progress on standard error while a run works, for people only.

@@ -33,6 +33,13 @@
 //! [`baseline`](Runner::baseline), [`repair`](Runner::repair) and
 //! [`resolve`](Runner::resolve).
 //!
+//! On PostgreSQL, the runner's [`LockStrategy`] chooses how replicas keep
+//! each other out: a session-level advisory lock (the default), a
+//! transaction-level one, or a lease in a table, which works through any
+//! pooler and on CockroachDB. With the `tracing` feature, each run is a
+//! `tracing` span with a span per migration, and events for the lock and
+//! for drift.
+//!
 //! # The folder format
 //!
 //! - `<version>_<description>.sql` is an up migration.
@@ -98,12 +105,14 @@ mod verify;
 
 pub use adopt::{AdoptProblem, Adoption, Source, Tool};
 pub use engine::{Operation, Output};
-pub use error::{DriverError, Error, Irreversibility, LockHolder, Misconfigured, Result};
+pub use error::{
+    DriverError, Error, Irreversibility, LockHolder, LockProblem, Misconfigured, Result,
+};
 pub use lifecycle::{Resolution, Rollback};
 pub use migrate_format::{Checksum, Layout};
 pub use migration::{Migration, Migrations, Script};
 pub use report::{Action, Applied, Report, State, Status, StatusEntry};
-pub use runner::{DEFAULT_TABLE, Progress, Runner, TransactionMode};
+pub use runner::{DEFAULT_TABLE, LockStrategy, Progress, Runner, TransactionMode};
 pub use verify::{Finding, ForeignKeyViolation, Verification};
 
 /// The rusqlite this crate was built against, to avoid version mismatches.

@@ -17,6 +17,7 @@ mod no_transaction;
 mod session;
 #[cfg(test)]
 mod tests;
+mod trace;
 mod verify;
 
 use std::future::Future;
@@ -222,6 +223,13 @@ impl<'r, 'm> Engine<'r, 'm> {
 }
 
 async fn run<'m>(cx: &mut Cx<'_, 'm>, operation: Operation) -> Result<Output<'m>> {
+    cx.trace.start(&operation);
+    let result = perform(cx, operation).await;
+    cx.trace.end(&result);
+    result
+}
+
+async fn perform<'m>(cx: &mut Cx<'_, 'm>, operation: Operation) -> Result<Output<'m>> {
     Ok(match operation {
         Operation::Apply => {
             let applied = apply::apply(cx).await?;

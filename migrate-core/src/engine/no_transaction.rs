@@ -15,7 +15,7 @@ use migrate_format::lexer::{self, Flavor};
 
 use super::apply::fingerprint;
 use super::cx::{Cx, database, script_failed};
-use super::lock::Snapshot;
+use super::lock::{Lock, Snapshot};
 use super::session;
 use crate::driver::{Dialect, Piece, Purpose, Running};
 use crate::history::Ledger;
@@ -31,15 +31,17 @@ use crate::{Error, Migration, Progress, Result, Script};
 /// unfinished under the lock then knows whether to wait for it.
 pub(super) async fn apply(
     cx: &mut Cx<'_, '_>,
+    lock: &Lock,
     migration: &Migration,
     snapshot: &Snapshot,
 ) -> Result<Applied> {
     let statements = split(cx, migration, migration.up())?;
+    cx.leave_transactions()?;
     let marked = cx.dialect() == Dialect::Sqlite;
     if marked {
         cx.running(Running::Start).await;
     }
-    let result = apply_split(cx, migration, snapshot, &statements).await;
+    let result = apply_split(cx, lock, migration, snapshot, &statements).await;
     if marked {
         cx.running(Running::Stop).await;
     }
@@ -48,6 +50,7 @@ pub(super) async fn apply(
 
 async fn apply_split(
     cx: &mut Cx<'_, '_>,
+    lock: &Lock,
     migration: &Migration,
     snapshot: &Snapshot,
     statements: &[&str],
@@ -61,6 +64,7 @@ async fn apply_split(
     cx.progress(Progress::Started(slice::from_ref(&migration)));
     let elapsed = run_statements(cx, migration, migration.up(), statements, true).await?;
     super::verify::foreign_keys_after(cx, migration, statements).await?;
+    cx.return_to_transactions(lock);
     ledger.finished(version, migration.checksum());
     let mut finish = vec![Piece::plain(
         cx.sql.record_finished(version, millis(elapsed)),
@@ -144,7 +148,7 @@ async fn run_each(
         });
         if progress && done < statements.len() {
             let update = Piece::plain(cx.sql.record_progress(migration.version(), done));
-            cx.execute(Purpose::Record, vec![update])
+            cx.execute(Purpose::Record, cx.fenced(update))
                 .await
                 .map_err(|failure| {
                     database(recording("the progress", migration.version()), failure)

@@ -1,10 +1,10 @@
 //! PostgreSQL, on tokio-postgres: the public entry points, each one
 //! operation of the engine on the [`PostgresDriver`].
 //!
-//! Exactly-once across replicas rests on a session-level advisory lock keyed
-//! by the database and the history table: the history is read again once the
-//! lock is held, so a migration that another replica applied first is seen
-//! before anything is done.
+//! Exactly-once across replicas rests on the migration lock, as the
+//! runner's [`LockStrategy`](crate::LockStrategy) takes it: the history is
+//! read again once the lock is held, so a migration that another replica
+//! applied first is seen before anything is done.
 
 mod driver;
 
@@ -57,11 +57,13 @@ impl<'a> Runner<'a> {
     ///   for the binary's migrations, the history is read in a second round
     ///   trip and checked in full, still without the lock if nothing is
     ///   pending.
-    /// - Otherwise it takes a session-level advisory lock keyed by the
-    ///   database and the history table, polling for up to
-    ///   [`lock_timeout`](Runner::lock_timeout) ([`Error::LockTimeout`] names
-    ///   the session holding it), reads the history again, applies what is
-    ///   still pending, and releases the lock, on success and on failure.
+    /// - Otherwise it takes the migration lock of its
+    ///   [`LockStrategy`](crate::LockStrategy) (by default a session-level
+    ///   advisory lock keyed by the database and the history table), polling
+    ///   for up to [`lock_timeout`](Runner::lock_timeout) ([`Error::LockTimeout`]
+    ///   names the session or runner holding it), reads the history again,
+    ///   applies what is still pending, and releases the lock, on success and
+    ///   on failure.
     /// - Before anything is applied, drifted, missing and out-of-order
     ///   migrations are refused as on SQLite, and so is a migration that runs
     ///   in a transaction but contains a statement PostgreSQL refuses there,
@@ -136,10 +138,15 @@ impl<'a> Runner<'a> {
     /// or an open transaction, so discard that connection instead of returning
     /// it to the pool.
     ///
-    /// Session advisory locks need the migrations to run on one server
-    /// session from start to end. Behind PgBouncer in transaction or statement
-    /// pooling mode that is not so: connect directly to PostgreSQL, or through
-    /// a session-pooling PgBouncer, to migrate.
+    /// Behind PgBouncer in transaction pooling mode, the default keeps the
+    /// run on one server session from its lock to its release, and refuses a
+    /// `no-transaction` migration once it has seen the pooler move it; use
+    /// [`LockStrategy::Table`](crate::LockStrategy::Table) there for
+    /// `no-transaction` migrations, and see [`LockStrategy`](crate::LockStrategy)
+    /// for the choice. Every action is one simple-query message, so no named
+    /// prepared statement is ever created, which PgBouncer before 1.21 would
+    /// break. Statement pooling, which allows no transaction of more than one
+    /// statement, cannot run migrations.
     ///
     /// Runs on a tokio runtime with the time driver enabled.
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]

@@ -13,7 +13,10 @@ use crate::{Error, Migrations, Operation, Runner};
 mod adopt_verify;
 mod apply;
 mod lifecycle;
+mod locks;
 mod recorder;
+#[cfg(feature = "tracing")]
+mod tracing;
 
 use recorder::{Entry, Recorder};
 

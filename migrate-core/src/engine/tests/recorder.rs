@@ -90,6 +90,9 @@ pub(crate) struct Recorder<'m> {
     free_after: usize,
     attempts: usize,
     locked: bool,
+    /// PostgreSQL: the advisory lock held is transaction-level, and ends with
+    /// the transaction.
+    transaction_lock: bool,
     rolled_back: bool,
     slept: Duration,
     sleeps: usize,
@@ -103,6 +106,30 @@ pub(crate) struct Recorder<'m> {
     marks: Vec<(Running, usize)>,
     /// The answer to a probe of the mark.
     probe: Option<bool>,
+    /// PostgreSQL: the server session's backend pid, the one that holds the
+    /// session lock, and whether a pooler in transaction mode moves the run
+    /// to another server session at every message outside a transaction.
+    pid: i32,
+    lock_pid: i32,
+    moving: bool,
+    /// The pooler starts moving the run after this many actions.
+    moving_after: usize,
+    actions: usize,
+    /// PostgreSQL: this server session holds the session lock for another
+    /// client of a pooler.
+    shared: bool,
+    /// What `version()` says; CockroachDB's advisory locks always succeed.
+    version: String,
+    /// The lease table exists, and its lease: owner, token, whether held.
+    lease_table: bool,
+    lease_owner: String,
+    lease_token: i64,
+    leased: bool,
+    /// Another runner takes the lease over at this guard (1-based).
+    steal_at_guard: Option<usize>,
+    guards: usize,
+    /// Every statement and piece, as sent.
+    sent: Vec<Vec<String>>,
 }
 
 impl<'m> Recorder<'m> {
@@ -129,6 +156,7 @@ impl<'m> Recorder<'m> {
             free_after: 0,
             attempts: 0,
             locked: false,
+            transaction_lock: false,
             rolled_back: false,
             slept: Duration::ZERO,
             sleeps: 0,
@@ -137,6 +165,72 @@ impl<'m> Recorder<'m> {
             verify_answers: VecDeque::new(),
             marks: Vec::new(),
             probe: None,
+            pid: 100,
+            lock_pid: 0,
+            moving: false,
+            moving_after: 0,
+            actions: 0,
+            shared: false,
+            version: "PostgreSQL 15.6 (Debian 15.6-0+deb12u1)".to_owned(),
+            lease_table: false,
+            lease_owner: String::new(),
+            lease_token: 0,
+            leased: false,
+            steal_at_guard: None,
+            guards: 0,
+            sent: Vec::new(),
+        }
+    }
+
+    /// PostgreSQL behind a pooler in transaction mode that hands every
+    /// message outside a transaction to another server session.
+    pub(crate) fn move_between_sessions(&mut self) {
+        self.moving = true;
+    }
+
+    /// The same, once this many actions have run on one server session.
+    pub(crate) fn move_between_sessions_after(&mut self, actions: usize) {
+        self.moving = true;
+        self.moving_after = actions;
+    }
+
+    /// PostgreSQL: the server session already holds the session lock, for
+    /// another client of a pooler.
+    pub(crate) fn share_session(&mut self) {
+        self.shared = true;
+    }
+
+    /// CockroachDB: `version()` says so, and advisory locks always succeed.
+    pub(crate) fn cockroach(&mut self) {
+        self.version = "CockroachDB CCL v23.2.0 (x86_64-pc-linux-gnu, built 2024/01/16)".to_owned();
+    }
+
+    /// The table strategy: another runner takes the lease over just before
+    /// the `n`th check of it.
+    pub(crate) fn steal_lease_at_guard(&mut self, n: usize) {
+        self.steal_at_guard = Some(n);
+    }
+
+    /// The lease's fencing token, and whether it is held.
+    pub(crate) fn lease(&self) -> (i64, bool) {
+        (self.lease_token, self.leased)
+    }
+
+    /// Every action's statements or pieces, as sent.
+    pub(crate) fn sent(&self) -> Vec<Vec<String>> {
+        self.sent.clone()
+    }
+
+    fn is_cockroach(&self) -> bool {
+        self.version.starts_with("CockroachDB")
+    }
+
+    /// The server session of the next message: another one when a pooler
+    /// moves the run and no transaction pins it.
+    fn next_session(&mut self) {
+        self.actions += 1;
+        if self.moving && self.actions > self.moving_after && !self.in_transaction() {
+            self.pid += 1;
         }
     }
 
@@ -327,9 +421,7 @@ impl<'m> Recorder<'m> {
         if let Some(pragmas) = self.staged_pragmas.take() {
             self.pragmas = pragmas;
         }
-        if self.dialect == Dialect::Sqlite {
-            self.locked = false;
-        }
+        self.end_transaction();
     }
 
     fn rollback(&mut self) {
@@ -337,9 +429,125 @@ impl<'m> Recorder<'m> {
         self.staged_fingerprint = None;
         self.staged_pragmas = None;
         self.rolled_back = true;
-        if self.dialect == Dialect::Sqlite {
+        self.end_transaction();
+    }
+
+    fn end_transaction(&mut self) {
+        if self.dialect == Dialect::Sqlite || self.transaction_lock {
             self.locked = false;
+            self.transaction_lock = false;
         }
+    }
+
+    /// An advisory lock attempt: `BEGIN`, then the attempt, and for the
+    /// transaction strategy's second lock the reads under it.
+    fn advisory_attempt(&mut self, statements: &[String]) -> Result<Vec<Vec<Row>>, Failure> {
+        let attempt = &statements[1];
+        let level_transaction = attempt.contains("pg_try_advisory_xact_lock");
+        self.begin();
+        self.attempts += 1;
+        let free = self.is_cockroach() || (self.attempts > self.free_after && !self.locked);
+        let taken = match (self.shared && !level_transaction, free) {
+            (true, _) => None,
+            (false, true) => Some("t".to_owned()),
+            (false, false) => Some("f".to_owned()),
+        };
+        if taken.as_deref() == Some("t") && !self.is_cockroach() {
+            self.locked = true;
+            self.transaction_lock = level_transaction;
+            self.lock_pid = self.pid;
+        }
+        let pid = Some(self.pid.to_string());
+        let row = match attempt.starts_with("SELECT k.key") {
+            true => vec![
+                Some("42".to_owned()),
+                taken,
+                Some("public".to_owned()),
+                pid,
+                Some(self.version.clone()),
+            ],
+            false => vec![taken, pid],
+        };
+        let mut results = vec![Vec::new(), vec![row]];
+        if statements.len() == 4 {
+            results.push(vec![self.stored_row()]);
+            results.push(self.rows());
+        }
+        Ok(results)
+    }
+
+    fn stored_row(&self) -> Row {
+        vec![
+            self.stored_fingerprint.clone(),
+            Some("1".to_owned()),
+            Some("1".to_owned()),
+        ]
+    }
+
+    /// An attempt to take the lease, after creating its table if asked.
+    fn take_lease(&mut self, statements: &[String]) -> Result<Vec<Vec<Row>>, Failure> {
+        let (take, creates) = statements.split_last().expect("a statement");
+        if creates
+            .iter()
+            .any(|s| s.starts_with("CREATE TABLE IF NOT EXISTS"))
+        {
+            self.lease_table = true;
+        }
+        if !self.lease_table {
+            return Err(Recorder::missing().after_statements(creates.len()));
+        }
+        self.attempts += 1;
+        let prior = (!self.lease_owner.is_empty()).then(|| self.lease_owner.clone());
+        let free = self.attempts > self.free_after && !self.leased;
+        let token = free.then(|| {
+            self.lease_token += 1;
+            self.leased = true;
+            self.lease_owner = between(take, "SET owner = '", "'").to_owned();
+            self.lease_token.to_string()
+        });
+        let row = vec![
+            token,
+            Some(prior.unwrap_or_else(|| "other-host:7:0badcafe".to_owned())),
+            Some("4242".to_owned()),
+            Some("other runner".to_owned()),
+            None,
+            Some("2026-12-01T00:05:00.000Z".to_owned()),
+            Some("public".to_owned()),
+            Some("public".to_owned()),
+        ];
+        let mut results: Vec<Vec<Row>> = creates.iter().map(|_| Vec::new()).collect();
+        results.push(vec![row]);
+        Ok(results)
+    }
+
+    /// The check of the lease at the start of a write: fails once another
+    /// runner took it over.
+    fn guard(&mut self, sql: &str) -> Result<(), Failure> {
+        self.guards += 1;
+        if self.steal_at_guard == Some(self.guards) {
+            self.lease_token += 1;
+            self.lease_owner = "thief:1:00000000".to_owned();
+        }
+        let owner = between(sql, "owner = '", "'");
+        let token: i64 = number_after(sql, "token = ");
+        match owner == self.lease_owner && token == self.lease_token {
+            true => Ok(()),
+            false => Err(Failure::new(
+                FailureKind::Other,
+                "migrate: this runner no longer holds the migration lease",
+            )),
+        }
+    }
+
+    /// The release of the lease: a row when it was still this runner's.
+    fn release_lease(&mut self, sql: &str) -> Vec<Row> {
+        let owner = between(sql, "owner = '", "'");
+        let token: i64 = number_after(sql, "token = ");
+        if owner == self.lease_owner && token == self.lease_token {
+            self.leased = false;
+            return vec![vec![Some(token.to_string())]];
+        }
+        Vec::new()
     }
 
     /// Applies a change to the open transaction, or commits it at once.
@@ -367,36 +575,57 @@ impl<'m> Recorder<'m> {
             ];
             return Ok(vec![Vec::new(), Vec::new(), vec![clock], self.rows()]);
         }
-        let first = &statements[0];
-        if first.starts_with("SELECT k.key") || first.starts_with("SELECT pg_try_advisory_lock") {
-            self.attempts += 1;
-            self.locked = self.attempts > self.free_after;
-            let taken = Some(if self.locked { "t" } else { "f" }.to_owned());
-            let row = match first.starts_with("SELECT k.key") {
-                true => vec![Some("42".to_owned()), taken, Some("public".to_owned())],
-                false => vec![taken],
-            };
-            return Ok(vec![vec![row]]);
+        if statements
+            .last()
+            .is_some_and(|last| last.starts_with("WITH prior AS"))
+        {
+            return self.take_lease(statements);
         }
+        if statements == ["ROLLBACK"] {
+            // An attempt that did not take the lock gives up its transaction.
+            self.staged = None;
+            self.end_transaction();
+            return Ok(vec![Vec::new()]);
+        }
+        if statements[0] == "BEGIN" {
+            return self.advisory_attempt(statements);
+        }
+        self.read_under_lock(statements)
+    }
+
+    /// The reads under a lock, after creating what is missing, with the
+    /// savepoint and transaction statements around them.
+    fn read_under_lock(&mut self, statements: &[String]) -> Result<Vec<Vec<Row>>, Failure> {
         let mut results = Vec::new();
-        for statement in &statements[..statements.len() - 2] {
-            if statement.starts_with("CREATE TABLE") {
-                self.history.get_or_insert_with(Vec::new);
-            } else if statement.starts_with("DO $migrate$") && self.history.is_some() {
-                self.companion = true;
-            }
-            results.push(Vec::new());
+        for statement in statements {
+            let rows = match statement.as_str() {
+                "COMMIT" => {
+                    self.commit();
+                    Vec::new()
+                }
+                "BEGIN" => {
+                    self.begin();
+                    Vec::new()
+                }
+                create if create.starts_with("CREATE TABLE") => {
+                    self.history.get_or_insert_with(Vec::new);
+                    Vec::new()
+                }
+                companion if companion.starts_with("DO $migrate$") => {
+                    self.companion |= self.history.is_some();
+                    Vec::new()
+                }
+                read if read.starts_with("SELECT fingerprint") => {
+                    if self.history.is_none() || !self.companion {
+                        return Err(Recorder::missing().after_statements(results.len()));
+                    }
+                    vec![self.stored_row()]
+                }
+                read if read.starts_with("SELECT version") => self.rows(),
+                _ => Vec::new(),
+            };
+            results.push(rows);
         }
-        if self.history.is_none() || !self.companion {
-            return Err(Recorder::missing().after_statements(results.len()));
-        }
-        let stored = vec![
-            self.stored_fingerprint.clone(),
-            Some("1".to_owned()),
-            Some("1".to_owned()),
-        ];
-        results.push(vec![stored]);
-        results.push(self.rows());
         Ok(results)
     }
 
@@ -476,6 +705,8 @@ impl Driver for Recorder<'_> {
 
     fn query(&mut self, purpose: Purpose, statements: &[String]) -> Result<Vec<Vec<Row>>, Failure> {
         self.log.push(purpose);
+        self.sent.push(statements.to_vec());
+        self.next_session();
         match purpose {
             Purpose::ReadFingerprint => match self.dialect {
                 Dialect::Sqlite => Ok(vec![vec![vec![Some(self.pragmas.0.to_string())]]]),
@@ -492,8 +723,12 @@ impl Driver for Recorder<'_> {
             Purpose::ReadHistory if self.history.is_none() => Err(Recorder::missing()),
             Purpose::ReadHistory => {
                 let mut results = vec![self.rows()];
-                if statements.len() == 2 {
-                    results.push(vec![vec![Some(self.pragmas.1.to_string())]]);
+                match statements.get(1).map(String::as_str) {
+                    Some("SELECT pg_backend_pid()") => {
+                        results.push(vec![vec![Some(self.pid.to_string())]]);
+                    }
+                    Some(_) => results.push(vec![vec![Some(self.pragmas.1.to_string())]]),
+                    None => {}
                 }
                 Ok(results)
             }
@@ -525,29 +760,49 @@ impl Driver for Recorder<'_> {
                 Some("2026-12-01T00:00:00.000Z".to_owned()),
             ]]]),
             _ => {
+                let mut results = Vec::new();
                 for statement in statements {
+                    let mut rows = Vec::new();
                     match statement.as_str() {
                         "ROLLBACK" => self.rollback(),
                         "COMMIT" => self.commit(),
                         unlock if unlock.starts_with("SELECT pg_advisory_unlock") => {
-                            self.locked = false
+                            let held = self.locked && self.pid == self.lock_pid;
+                            if held {
+                                self.locked = false;
+                            }
+                            let held = if held { "t" } else { "f" };
+                            rows.push(vec![Some(held.to_owned()), Some(self.pid.to_string())]);
+                        }
+                        release if release.ends_with("RETURNING token") => {
+                            rows = self.release_lease(release);
                         }
                         _ => {}
                     }
+                    results.push(rows);
                 }
-                Ok(statements.iter().map(|_| Vec::new()).collect())
+                Ok(results)
             }
         }
     }
 
     fn execute(&mut self, purpose: Purpose, pieces: &[Piece]) -> Result<Executed, Failure> {
         self.log.push(purpose);
+        self.sent
+            .push(pieces.iter().map(|piece| piece.sql.clone()).collect());
+        self.next_session();
         let mut markers = Vec::new();
         if purpose == Purpose::Batch {
             self.batch_sql
                 .extend(pieces.iter().map(|piece| piece.sql.clone()));
         }
         for piece in pieces {
+            if piece.sql.starts_with("DO $migrate$") && piece.sql.contains("_lock") {
+                if let Err(failure) = self.guard(&piece.sql) {
+                    return Err(failure.after_markers(markers));
+                }
+                continue;
+            }
             if purpose == Purpose::Statement {
                 self.statements.push(piece.sql.clone());
                 if self.fail_statement == Some(self.statements.len()) {
@@ -618,6 +873,12 @@ fn update(history: &mut [Entry], version: i64, change: impl FnOnce(&mut Entry)) 
     if let Some(entry) = history.iter_mut().find(|e| e.version == version) {
         change(entry);
     }
+}
+
+/// The text between `start` and the next `end` in `sql`.
+fn between<'s>(sql: &'s str, start: &str, end: &str) -> &'s str {
+    let rest = &sql[sql.find(start).expect("the start") + start.len()..];
+    &rest[..rest.find(end).expect("the end")]
 }
 
 /// The integer right after `prefix` in `sql`.
