@@ -1,8 +1,10 @@
 //! Running a database command.
 
+use std::time::Duration;
+
 use migrate_core::{
-    Error, Migration, Migrations, Operation, Output, Report, Resolution, Rollback, Runner, Status,
-    TransactionMode,
+    Adoption, Error, Migration, Migrations, Operation, Output, Report, Resolution, Rollback,
+    Runner, Source, Status, TransactionMode, Verification,
 };
 
 use crate::database::{self, Database};
@@ -33,6 +35,10 @@ pub enum Outcome {
         /// How it was settled.
         resolution: ResolutionArg,
     },
+    /// `adopt`.
+    Adopted(Adoption),
+    /// `verify`: exits with 5 when it found anything.
+    Verified(Verification),
     /// A message for the folder commands of the `migrate` binary.
     Done(String),
     /// `up --fleet` and `status --fleet`: what happened to each database.
@@ -95,6 +101,11 @@ impl From<Error> for Failure {
             Error::RefusedInTransaction { .. } => (3, "refused-in-transaction"),
             Error::Unsplittable { .. } => (3, "unsplittable"),
             Error::LockTimeout { .. } => (1, "lock-timeout"),
+            Error::Adopt { .. } => (4, "adopt-refused"),
+            Error::ForeignKeyViolation { .. } => (1, "foreign-key-violation"),
+            Error::Unverified { .. } => (5, "verify-found-problems"),
+            Error::Lock { .. } => (1, "lock"),
+            Error::LeaseLost { .. } => (1, "lease-lost"),
             _ => (1, "database"),
         };
         Failure {
@@ -128,10 +139,13 @@ pub fn execute(
     }
     let database = database::open(args.database_url.as_deref())?;
     let runner = configure(
-        migrations
-            .runner()
-            .try_history_table(&args.table)?
-            .on_progress(|event| output::progress(event, args.json)),
+        locking(
+            migrations
+                .runner()
+                .try_history_table(&args.table)?
+                .on_progress(|event| output::progress(event, args.json)),
+            args,
+        ),
         command,
     );
     let operation = operation(command);
@@ -144,6 +158,17 @@ pub fn execute(
         }
     };
     Ok(outcome(command, output?))
+}
+
+/// `--lock` and `--lease-ttl`.
+pub(crate) fn locking<'a>(mut runner: Runner<'a>, args: &DatabaseArgs) -> Runner<'a> {
+    if let Some(lock) = args.lock {
+        runner = runner.lock_strategy(lock.into());
+    }
+    if let Some(seconds) = args.lease_ttl {
+        runner = runner.lease_ttl(Duration::from_secs(seconds));
+    }
+    runner
 }
 
 /// The settings of `up`.
@@ -182,6 +207,14 @@ fn operation(command: &DatabaseCommand) -> Operation {
             version,
             resolution,
         } => Operation::Resolve(*version, resolution.into()),
+        DatabaseCommand::Adopt { from, from_table } => {
+            let source = Source::new((*from).into());
+            Operation::Adopt(match from_table {
+                Some(table) => source.table(table),
+                None => source,
+            })
+        }
+        DatabaseCommand::Verify => Operation::Verify,
     }
 }
 
@@ -191,6 +224,8 @@ fn outcome(command: &DatabaseCommand, output: Output<'_>) -> Outcome {
         (_, Output::Status(status)) => Outcome::Status(status),
         (_, Output::Report(report)) => Outcome::Report(report),
         (_, Output::Pending(pending)) => Outcome::Plan(plan(pending)),
+        (_, Output::Adopted(adoption)) => Outcome::Adopted(adoption),
+        (_, Output::Verified(verification)) => Outcome::Verified(verification),
         (DatabaseCommand::Repair { version }, Output::Repaired(changed)) => Outcome::Repaired {
             version: *version,
             changed,

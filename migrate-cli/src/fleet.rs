@@ -13,7 +13,7 @@ use migrate_core::fleet::{self, Fleet, Outcome as MemberOutcome, Skip, Standing,
 use migrate_core::{Migrations, Report};
 
 use crate::database;
-use crate::execute::{Failure, Outcome, configure};
+use crate::execute::{Failure, Outcome, configure, locking};
 use crate::output::string;
 use crate::{DatabaseArgs, DatabaseCommand};
 
@@ -243,7 +243,10 @@ pub(crate) fn execute(
     let (sqlite, postgres): (Vec<_>, Vec<_>) =
         (0..members.len()).partition(|&index| matches!(members[index].target, Target::Sqlite(_)));
     // The runner borrows nothing that lives shorter than the hooks' borrows.
-    let runner = configure(migrations.runner().try_history_table(&args.table)?, command);
+    let runner = configure(
+        locking(migrations.runner().try_history_table(&args.table)?, args),
+        command,
+    );
     let mut fleet = Fleet::new(runner).parallel(options.parallel);
     if let Some(timeout) = options.member_timeout {
         fleet = fleet.member_timeout(timeout);

@@ -58,6 +58,29 @@ pub enum Action {
     },
     /// Wait this long, then report back.
     Sleep(Duration),
+    /// SQLite: show, withdraw or look for the mark of a runner that is
+    /// running a `no-transaction` migration. See [`Driver::running`].
+    Running(Running),
+}
+
+/// What the engine asks of the mark that says a process is running a
+/// `no-transaction` migration on SQLite.
+///
+/// SQLite's lock is a transaction, and a `no-transaction` migration runs
+/// outside one, so another runner that finds its history row unfinished
+/// cannot tell from the database whether a live process is running it or
+/// one died part-way. The mark tells: a lock the operating system keeps on
+/// a file beside the database (`<database>-migrating`) for as long as the
+/// process that took it lives, so that a kill or a crash removes it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Running {
+    /// Show the mark, before the migration's unfinished row is committed.
+    Start,
+    /// Withdraw it, after its finished row is committed or it failed.
+    Stop,
+    /// Whether another runner shows the mark.
+    Probe,
 }
 
 /// Why the engine asks for an action.
@@ -79,8 +102,16 @@ pub enum Purpose {
     /// Run one statement of a `no-transaction` migration.
     Statement,
     /// Record in the history where a `no-transaction` migration stands, or
-    /// change the history for a baseline, repair or resolve.
+    /// change the history for a baseline, repair, resolve or adoption.
     Record,
+    /// Read another tool's history table, to adopt it.
+    Adopt,
+    /// Check the database's integrity: `migrate verify`, and the foreign
+    /// key check after a SQLite migration that turned foreign keys off.
+    Verify,
+    /// Read, save or restore the connection settings that a migration
+    /// changes, which last until the end of that migration.
+    Settings,
 }
 
 /// Part of a batch: SQL that may hold many statements.
@@ -209,6 +240,18 @@ pub trait Driver {
 
     /// Waits before the engine tries again.
     fn sleep(&mut self, pause: Duration);
+
+    /// Shows, withdraws or looks for the mark of a runner running a
+    /// `no-transaction` migration (see [`Running`]). For
+    /// [`Running::Probe`], `Some(true)` when another runner shows it,
+    /// `Some(false)` when none does, `None` when the driver cannot tell;
+    /// the other requests answer `None`. The engine asks only on SQLite, and
+    /// waits for an unfinished migration, up to the busy timeout, unless the
+    /// answer is `Some(false)`. The default keeps no mark and cannot tell.
+    fn running(&mut self, request: Running) -> Option<bool> {
+        let _ = request;
+        None
+    }
 }
 
 /// A connection the engine can run on, used asynchronously. The contract is
@@ -230,4 +273,10 @@ pub trait AsyncDriver {
 
     /// See [`Driver::sleep`].
     async fn sleep(&mut self, pause: Duration);
+
+    /// See [`Driver::running`].
+    async fn running(&mut self, request: Running) -> Option<bool> {
+        let _ = request;
+        None
+    }
 }

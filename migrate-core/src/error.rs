@@ -4,6 +4,8 @@ use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::{AdoptProblem, Applied, ForeignKeyViolation, Tool, Verification};
+
 /// The error of a database driver, boxed so that this enum does not depend on
 /// which drivers are enabled. From the built-in drivers it is a
 /// `rusqlite::Error` or a `tokio_postgres::Error`, which `downcast_ref` gets
@@ -85,18 +87,32 @@ pub enum Error {
 
     /// A `no-transaction` migration started and did not finish, so part of it
     /// may have been applied. It is never re-run blindly.
+    ///
+    /// Its statements run one at a time, and each one's completion is
+    /// recorded before the next is sent: the first `statements_done`
+    /// completed, and the one after them was started and may or may not
+    /// have completed (the runner may have died while the database went on
+    /// with it), so an operator checks it before resolving.
     #[error(
-        "migration {version} ({file}) runs outside a transaction and did not finish: {statements_done} of its statements completed; complete or undo the rest by hand, then record which with `migrate resolve {version} --as completed` or `--as rolled-back` (`Runner::resolve`; the history table is {table})"
+        "migration {version} ({file}) runs outside a transaction and did not finish: {}; check it, complete or undo the rest by hand, then record which with `migrate resolve {version} --as completed` or `--as rolled-back` (`Runner::resolve`; the history table is {table}){}",
+        in_doubt(*statements_done),
+        if *edited { edited_since_started(*version) } else { String::new() }
     )]
     Incomplete {
         /// The migration's version.
         version: i64,
         /// Its up file.
         file: String,
-        /// How many of its statements completed.
+        /// How many of its statements are known to have completed. The next
+        /// one, statement `statements_done + 1`, was started and may or may
+        /// not have completed.
         statements_done: i64,
         /// The history table.
         table: String,
+        /// Whether its file changed since it started: the binary's checksum
+        /// is not the one recorded when it started. Reported as incomplete
+        /// first, since the half-applied state is what needs a person.
+        edited: bool,
     },
 
     /// A rollback would revert a migration that cannot be reverted. Nothing
@@ -183,6 +199,34 @@ pub enum Error {
         holder: Option<Box<LockHolder>>,
     },
 
+    /// The lock strategy cannot keep other runners out of this run, or, for
+    /// [`LockProblem::LeftBehind`], could not be released. The problem says
+    /// what was applied.
+    #[error("the migration lock of the history table {table}: {problem}")]
+    Lock {
+        /// The history table.
+        table: String,
+        /// What is wrong, and what to do.
+        problem: LockProblem,
+    },
+
+    /// [`LockStrategy::Table`](crate::LockStrategy::Table): this runner's
+    /// lease expired and another runner took it over, so the write that found
+    /// out was refused and rolled back. Everything recorded before was
+    /// recorded under the lease.
+    #[error(
+        "this runner lost the migration lease of the history table {table} (it held token {token}): the lease expired and another runner took it over, so the write that found out was refused and nothing more was recorded; if a no-transaction migration was running, its statement may have completed without being recorded, and the next run reports it as incomplete; raise the lease's time to live above the longest statement (`Runner::lease_ttl`)"
+    )]
+    LeaseLost {
+        /// The history table.
+        table: String,
+        /// The fencing token this runner held.
+        token: i64,
+        /// The error of the refused write.
+        #[source]
+        source: DriverError,
+    },
+
     /// A migration's SQL failed. Transactional migrations were rolled back.
     #[error("migration {version} ({file}) failed{}", statement.map(|n| format!(" at statement {n}")).unwrap_or_default())]
     Migration {
@@ -207,6 +251,54 @@ pub enum Error {
         source: DriverError,
     },
 
+    /// An adoption of another tool's history was refused: its table
+    /// records a failed or dirty state, names a migration the folder lacks,
+    /// or disagrees with migrate's own history. Nothing was written.
+    #[error("cannot adopt {tool}'s history from its table {table}: {problem}; nothing was written")]
+    Adopt {
+        /// The tool.
+        tool: Tool,
+        /// Its table, as named.
+        table: String,
+        /// What is wrong.
+        problem: AdoptProblem,
+    },
+
+    /// A SQLite `no-transaction` migration turned foreign keys off (as the
+    /// twelve-step table rebuild does) and left rows that break them. Its
+    /// statements ran; its history row stays unfinished, so the next run
+    /// stops at it.
+    #[error(
+        "migration {version} ({file}) turned foreign keys off and left rows that break them: {}; repair or delete those rows, then record the migration with `migrate resolve {version} --as completed` (`Runner::resolve`; the history table is {table})",
+        listed(violations)
+    )]
+    ForeignKeyViolation {
+        /// The migration's version.
+        version: i64,
+        /// Its up file.
+        file: String,
+        /// The rows, as `PRAGMA foreign_key_check` reports them (at most
+        /// a thousand).
+        violations: Vec<ForeignKeyViolation>,
+        /// The history table.
+        table: String,
+    },
+
+    /// The checks that [`Runner::verify_after`](crate::Runner::verify_after)
+    /// runs after a run found problems. The migrations the run applied
+    /// committed before the checks.
+    #[error(
+        "{}, then {verification}",
+        match applied.len() { 0 => "the run applied nothing".to_owned(), 1 => "the run applied 1 migration".to_owned(), n => format!("the run applied {n} migrations") }
+    )]
+    Unverified {
+        /// The migrations the run applied, which stay applied.
+        applied: Vec<Applied>,
+        /// What the checks found. Boxed to keep every `Result` of the crate
+        /// small.
+        verification: Box<Verification>,
+    },
+
     /// The database answered something migrate cannot read: a history row
     /// edited into another shape, or a driver that breaks its contract.
     #[error("unexpected answer from the database while {action}: {found}")]
@@ -216,6 +308,83 @@ pub enum Error {
         /// What it found.
         found: String,
     },
+}
+
+/// Why a lock strategy cannot protect a run. Its text says why, and what to
+/// do instead.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockProblem {
+    /// [`LockStrategy::Transaction`](crate::LockStrategy::Transaction) and a
+    /// migration that runs outside a transaction. Nothing was applied.
+    NoTransaction {
+        /// The migration's version.
+        version: i64,
+        /// The script that runs outside a transaction.
+        file: String,
+    },
+    /// The connection changed server sessions between two round trips of the
+    /// run: it goes through a pooler in transaction mode, where the session
+    /// lock cannot be held while a `no-transaction` migration runs. The
+    /// lock was released and nothing more was applied.
+    TransactionPooling {
+        /// The backend pid of the server session seen first.
+        before: i32,
+        /// The backend pid seen later.
+        after: i32,
+    },
+    /// The server session already holds the session lock for another client
+    /// of a pooler in transaction mode. Nothing was applied.
+    SharedSession {
+        /// The backend pid of that server session.
+        pid: i32,
+    },
+    /// A pooler moved the run to another server session while a
+    /// `no-transaction` migration ran, so the session lock stays with the
+    /// first one. What the run applied is recorded.
+    LeftBehind {
+        /// The backend pid of the server session that still holds the lock.
+        holder: i32,
+        /// The backend pid the run ended on.
+        now: i32,
+    },
+    /// CockroachDB, whose advisory lock functions succeed without locking.
+    /// Nothing was applied.
+    CockroachDb {
+        /// The strategy that was asked for.
+        strategy: crate::LockStrategy,
+        /// The server's `version()`.
+        version: String,
+    },
+}
+
+const USE_TABLE: &str = "use the table strategy (`LockStrategy::Table`, `migrate --lock table`)";
+
+impl fmt::Display for LockProblem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            LockProblem::NoTransaction { version, file } => write!(
+                f,
+                "the transaction strategy holds its lock only inside migrate's transactions, and migration {version} ({file}) runs outside any transaction, where nothing would keep another runner out and a runner that died half-way could not be told from one still running; nothing was applied; {USE_TABLE}, whose lease outlives transactions"
+            ),
+            LockProblem::TransactionPooling { before, after } => write!(
+                f,
+                "the connection moved from server session {before} to {after} (backend pids) between two round trips of this run, so it goes through a pooler in transaction pooling mode (PgBouncer's `pool_mode = transaction`), which could move it again while a no-transaction migration runs outside any transaction and leave the session lock behind; the lock was released before that migration, and nothing more was applied; {USE_TABLE}, or connect directly"
+            ),
+            LockProblem::SharedSession { pid } => write!(
+                f,
+                "this server session (backend pid {pid}) already holds the session lock, for another client: the connection goes through a pooler in transaction pooling mode (PgBouncer's `pool_mode = transaction`), which shares server sessions, so the lock cannot keep that client out; nothing was applied; {USE_TABLE}"
+            ),
+            LockProblem::LeftBehind { holder, now } => write!(
+                f,
+                "a pooler in transaction pooling mode moved the run from server session {holder} to {now} (backend pids) while a no-transaction migration ran outside any transaction, so the session lock is still held by backend {holder} and other runners will wait for it; the migrations this run applied are recorded; release it with `SELECT pg_terminate_backend({holder})` (or let the pooler close that server connection), and {USE_TABLE} behind a pooler"
+            ),
+            LockProblem::CockroachDb { strategy, version } => write!(
+                f,
+                "the server is CockroachDB ({version}), whose advisory lock functions succeed without locking anything, so the {strategy} strategy would let every runner in at once; nothing was applied; {USE_TABLE}, which the default strategy picks on CockroachDB"
+            ),
+        }
+    }
 }
 
 /// A database set up in a way migrate cannot work with, such as a
@@ -257,6 +426,29 @@ impl fmt::Display for Irreversibility {
     }
 }
 
+/// Which statements of an incomplete migration completed, and which is in doubt.
+fn in_doubt(statements_done: i64) -> String {
+    let started = statements_done.saturating_add(1);
+    // A migration whose statements all ran can stay unfinished too (a
+    // foreign key check failed after it), hence "if there is one".
+    match statements_done {
+        0 => format!("statement {started} was started and may or may not have completed"),
+        1 => format!(
+            "statement 1 completed, and statement {started}, if there is one, was started and may or may not have completed"
+        ),
+        _ => format!(
+            "statements 1 to {statements_done} completed, and statement {started}, if there is one, was started and may or may not have completed"
+        ),
+    }
+}
+
+/// What to do when an incomplete migration's file was also edited.
+fn edited_since_started(version: i64) -> String {
+    format!(
+        "; its file was also edited since it started: resolve it first, then `--as rolled-back` lets the next run apply the edited file, while `--as completed` keeps the checksum it started with (accept the edit afterwards with `migrate repair {version}`)"
+    )
+}
+
 impl Error {
     pub(crate) fn database(action: impl Into<String>, source: DriverError) -> Error {
         Error::Database {
@@ -271,6 +463,21 @@ impl Error {
             found: found.into(),
         }
     }
+}
+
+/// The first few of many violations, for a message.
+fn listed(violations: &[ForeignKeyViolation]) -> String {
+    const SHOWN: usize = 10;
+    let mut text = violations
+        .iter()
+        .take(SHOWN)
+        .map(ToString::to_string)
+        .collect::<Vec<_>>()
+        .join("; ");
+    if violations.len() > SHOWN {
+        text.push_str(&format!("; and {} more", violations.len() - SHOWN));
+    }
+    text
 }
 
 /// The database session that holds a lock, as `pg_stat_activity` shows it.
@@ -291,12 +498,31 @@ pub struct LockHolder {
     pub state: Option<String>,
     /// When its current or last query started.
     pub query_start: Option<String>,
+    /// [`LockStrategy::Table`](crate::LockStrategy::Table): the lease's
+    /// owner, as the runner that took it named itself (host, process id and
+    /// a random part). `pid` is then the server session it took it on.
+    pub owner: Option<String>,
+    /// [`LockStrategy::Table`](crate::LockStrategy::Table): when the lease
+    /// expires unless its owner renews it, in UTC.
+    pub expires_at: Option<String>,
 }
 
 impl fmt::Display for LockHolder {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let unknown =
             |value: &Option<String>| value.clone().unwrap_or_else(|| "unknown".to_owned());
+        if let Some(owner) = &self.owner {
+            return write!(
+                f,
+                "the lease of runner `{owner}` (application_name `{}`, client {}, taken on server session pid {}), which expires at {} unless renewed",
+                unknown(&self.application_name),
+                self.client_addr
+                    .clone()
+                    .unwrap_or_else(|| "local socket or unknown".to_owned()),
+                self.pid,
+                unknown(&self.expires_at),
+            );
+        }
         write!(
             f,
             "pid {} (application_name `{}`, client {}, state {}, query started at {})",

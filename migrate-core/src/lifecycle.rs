@@ -119,12 +119,13 @@ pub(crate) fn plan_resolve(history: &[HistoryRow], version: i64) -> Result<()> {
     }
 }
 
+/// An incomplete migration first, as [`plan`](crate::plan::plan) reports it.
 fn check_applied(migration: &Migration, row: &HistoryRow, table: &TableName) -> Result<()> {
-    if is_drifted(migration, row) {
-        return Err(drift_error(migration, row));
-    }
     if !row.finished {
         return Err(incomplete_error(migration, row, table));
+    }
+    if is_drifted(migration, row) {
+        return Err(drift_error(migration, row));
     }
     Ok(())
 }

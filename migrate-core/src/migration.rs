@@ -240,6 +240,17 @@ impl Migrations {
     }
 }
 
+/// No migrations: for an operation that reads only the database, such as
+/// [`Runner::verify`](crate::Runner::verify) from a tool without a folder.
+impl Default for Migrations {
+    fn default() -> Migrations {
+        Migrations {
+            list: Cow::Borrowed(&[]),
+            checksum: checksum::set_checksum([]),
+        }
+    }
+}
+
 impl<'a> IntoIterator for &'a Migrations {
     type Item = &'a Migration;
     type IntoIter = std::slice::Iter<'a, Migration>;

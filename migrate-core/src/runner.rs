@@ -30,6 +30,97 @@ pub enum TransactionMode {
     PerMigration,
 }
 
+/// How a run on PostgreSQL keeps other runners out while it changes the
+/// database, so that replicas that start together apply each migration once.
+///
+/// Every strategy reads the history again once it holds the lock, and
+/// decides what to apply from that read. On SQLite the lock is always the
+/// database's write lock (`BEGIN IMMEDIATE`), which every process on the
+/// file shares, and this setting is ignored.
+///
+/// | | direct connection | transaction pooler (PgBouncer `pool_mode = transaction`) | CockroachDB | `no-transaction` migrations |
+/// |---|---|---|---|---|
+/// | [`Session`](LockStrategy::Session) (default) | yes | yes, unless a `no-transaction` migration runs | becomes `Table` | yes (direct connection) |
+/// | [`Transaction`](LockStrategy::Transaction) | yes | yes | refused | refused |
+/// | [`Table`](LockStrategy::Table) | yes | yes | yes | yes |
+///
+/// ```
+/// # static MIGRATIONS: migrate_core::Migrations = migrate_core::embed_migrations!("migrations");
+/// use std::time::Duration;
+/// use migrate_core::LockStrategy;
+///
+/// // Behind PgBouncer in transaction mode, with `no-transaction` migrations.
+/// let runner = MIGRATIONS
+///     .runner()
+///     .lock_strategy(LockStrategy::Table)
+///     .lease_ttl(Duration::from_secs(600));
+/// # drop(runner);
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LockStrategy {
+    /// A session-level advisory lock keyed by the database and the history
+    /// table, polled with `pg_try_advisory_lock` (never a blocking wait,
+    /// which could deadlock with `CREATE INDEX CONCURRENTLY`). The default.
+    ///
+    /// Use it on a direct connection, or through a pooler in session mode.
+    /// It also works through a pooler in transaction mode: the lock is taken
+    /// inside a transaction, and every message up to its release leaves a
+    /// transaction open (the release travels with the last `COMMIT`), so the
+    /// pooler keeps the run on one server session. A `no-transaction`
+    /// migration breaks that, since its statements must run outside any
+    /// transaction: a run that must apply one and has seen its server session
+    /// change is refused before anything runs ([`Error::Lock`](crate::Error::Lock)),
+    /// and so is a lock attempt on a server session that already holds the
+    /// lock for another client. Behind a pooler, with `no-transaction`
+    /// migrations, use [`Table`](LockStrategy::Table).
+    ///
+    /// On CockroachDB, whose advisory lock functions lock nothing, the
+    /// default becomes [`Table`](LockStrategy::Table); asking for `Session`
+    /// there explicitly is refused.
+    Session,
+    /// A transaction-level advisory lock, polled with
+    /// `pg_try_advisory_xact_lock` inside each transaction of the run, and
+    /// released by its `COMMIT`; the history is read again under it in
+    /// every transaction that decides what to apply.
+    ///
+    /// Use it behind a pooler in transaction mode when every migration runs
+    /// in a transaction: the lock cannot outlive a transaction, so no pooler
+    /// can ever leave it behind. A run that would apply or revert a
+    /// `no-transaction` migration is refused before anything runs, since
+    /// nothing would hold the lock while its statements run outside a
+    /// transaction. A rollback's reverts share one transaction, whatever the
+    /// [`TransactionMode`], since the lock lives in it. Refused on
+    /// CockroachDB.
+    Transaction,
+    /// A lease: one row in `<table>_lock`, next to the history table, with
+    /// an owner, an expiry and a fencing token. Taking it is one conditional
+    /// `UPDATE`; a holder that dies is replaced once its lease expires (see
+    /// [`Runner::lease_ttl`]).
+    ///
+    /// Use it behind any pooler with `no-transaction` migrations, and on
+    /// engines without working advisory locks (CockroachDB). Every
+    /// transaction that writes the history first checks, and renews, that the
+    /// lease is still this runner's and holds its row until `COMMIT`, so a
+    /// long transactional migration keeps the lease however long it runs,
+    /// and a runner whose lease was taken over cannot record anything
+    /// ([`Error::LeaseLost`](crate::Error::LeaseLost)). Between statements
+    /// and transactions the lease is renewed by every write; a single
+    /// statement of a `no-transaction` migration must finish within the
+    /// lease's time to live.
+    Table,
+}
+
+impl fmt::Display for LockStrategy {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            LockStrategy::Session => "session",
+            LockStrategy::Transaction => "transaction",
+            LockStrategy::Table => "table",
+        })
+    }
+}
+
 /// Applies migrations, or reports their status, with settings.
 ///
 /// Get one from [`Migrations::runner`]; [`Migrations::run`] uses the defaults.
@@ -55,8 +146,13 @@ pub struct Runner<'a> {
     pub(crate) target: Option<i64>,
     pub(crate) busy_timeout: Duration,
     pub(crate) lock_timeout: Duration,
+    /// `None`: the default, [`LockStrategy::Session`] or, on CockroachDB,
+    /// [`LockStrategy::Table`].
+    pub(crate) lock_strategy: Option<LockStrategy>,
+    pub(crate) lease_ttl: Duration,
     progress: Option<ProgressHook<'a>>,
     pub(crate) track_user_version: bool,
+    pub(crate) verify_after: bool,
 }
 
 /// What a run reports while it works, through [`Runner::on_progress`].
@@ -110,8 +206,11 @@ impl<'a> Runner<'a> {
             target: None,
             busy_timeout: Duration::from_secs(30),
             lock_timeout: Duration::from_secs(60),
+            lock_strategy: None,
+            lease_ttl: Duration::from_secs(300),
             progress: None,
             track_user_version: true,
+            verify_after: false,
         }
     }
 
@@ -227,10 +326,61 @@ impl<'a> Runner<'a> {
         self
     }
 
+    /// Runs the checks of [`verify`](Runner::verify) after every run, and
+    /// fails with [`Error::Unverified`] when they find anything, so that a
+    /// service does not start on a database that is corrupt, breaks a
+    /// foreign key, or has an invalid index. Off by default.
+    ///
+    /// The checks read the whole database (SQLite's `integrity_check` reads
+    /// every page), so they cost time on every start-up, also those with
+    /// nothing to apply. The migrations the run applied stay applied: they
+    /// committed before the checks ran, and the error lists them.
+    pub fn verify_after(mut self, verify: bool) -> Self {
+        self.verify_after = verify;
+        self
+    }
+
     /// PostgreSQL: how long to wait for another runner's migration lock.
     /// 60 s by default.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// PostgreSQL: how this run keeps other runners out; see
+    /// [`LockStrategy`]. By default, [`LockStrategy::Session`], or
+    /// [`LockStrategy::Table`] on CockroachDB.
+    pub fn lock_strategy(mut self, strategy: LockStrategy) -> Self {
+        self.lock_strategy = Some(strategy);
+        self
+    }
+
+    /// [`LockStrategy::Table`]: how long a lease lasts unless renewed. 5
+    /// minutes by default.
+    ///
+    /// A runner renews its lease with every write to the history, and a
+    /// transaction that writes the history holds the lease's row until it
+    /// commits, so a transactional migration keeps the lease however long it
+    /// runs. What the time to live bounds is the rest:
+    ///
+    /// - a holder that dies is replaced at the latest this long after its
+    ///   last renewal (its open transaction, if any, ends with its session
+    ///   first; setting `client_connection_check_interval` on the server
+    ///   makes PostgreSQL notice a vanished client during a long statement);
+    /// - one statement of a `no-transaction` migration (a `CREATE INDEX
+    ///   CONCURRENTLY` on a large table) runs without any renewal, so set
+    ///   this above the longest of them. Should it run longer, another
+    ///   runner may take the lease over: that runner stops at the
+    ///   migration's unfinished history row ([`Error::Incomplete`](crate::Error::Incomplete)),
+    ///   and this one at its next write ([`Error::LeaseLost`](crate::Error::LeaseLost)),
+    ///   so nothing runs twice, but the migration needs `resolve`.
+    ///
+    /// The expiry is decided by the database's clock, so the runners' clocks
+    /// do not matter. A runner that waits for a lease waits up to
+    /// [`lock_timeout`](Runner::lock_timeout); to outlast a dead holder's
+    /// lease, make that longer than this.
+    pub fn lease_ttl(mut self, ttl: Duration) -> Self {
+        self.lease_ttl = ttl;
         self
     }
 

@@ -198,8 +198,14 @@ struct Lexer<'a> {
 struct StatementState {
     start: Option<usize>,
     parens: usize,
-    /// Depth of `BEGIN … END` and `CASE … END` inside a trigger or an atomic body.
+    /// 1 inside the `BEGIN … END` body of a trigger or an atomic body.
     block_depth: usize,
+    /// Open `CASE … END` expressions inside such a body.
+    case_depth: usize,
+    /// Whether the last token inside a body was a `;`: only there does `END`
+    /// close the body (SQLite reads `END` elsewhere as a name, as in
+    /// `SELECT end FROM t`).
+    after_body_semicolon: bool,
     /// How many words the statement has had, to recognise its leading keywords.
     words: usize,
     is_trigger: bool,
@@ -254,13 +260,17 @@ impl Lexer<'_> {
         self.begin_token();
         effect(&mut self.statement);
         self.statement.previous_word_was_begin = false;
+        self.statement.after_body_semicolon = false;
         self.pos += 1;
     }
 
+    /// A `--` comment, to the end of the line: PostgreSQL ends it at a
+    /// carriage return too, SQLite only at a line feed.
     fn line_comment(&mut self) {
         let start = self.pos;
+        let ends_line = |c: char| c == '\n' || (c == '\r' && self.flavor == Flavor::Postgres);
         let end = self.sql[start..]
-            .find('\n')
+            .find(ends_line)
             .map_or(self.bytes.len(), |i| start + i);
         self.lexed.line_comments.push(start..end);
         self.pos = end;
@@ -389,11 +399,14 @@ impl Lexer<'_> {
                 state.block_depth = 1;
             }
         } else if is("CASE") {
-            state.block_depth += 1;
-        } else if is("END") {
-            state.block_depth -= 1;
+            state.case_depth += 1;
+        } else if is("END") && state.case_depth > 0 {
+            state.case_depth -= 1;
+        } else if is("END") && state.after_body_semicolon {
+            state.block_depth = 0;
         }
         state.previous_word_was_begin = is("BEGIN");
+        state.after_body_semicolon = false;
     }
 
     fn semicolon(&mut self) {
@@ -401,6 +414,7 @@ impl Lexer<'_> {
             self.pos += 1;
             self.end_statement(self.pos);
         } else {
+            self.statement.after_body_semicolon = self.statement.parens == 0;
             self.pos += 1;
         }
     }
@@ -571,6 +585,30 @@ mod tests {
         assert_eq!(
             error("SELECT E'abc\\'", Flavor::Postgres).kind,
             Unterminated::String
+        );
+    }
+
+    #[test]
+    fn end_closes_a_trigger_body_only_after_one_of_its_statements() {
+        // Found by the fuzzer of migrate-torture: SQLite reads `END` in an
+        // expression as a name, and the body goes on.
+        let sql = "CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT END FROM y; SELECT CASE WHEN 1 THEN 2 END; END; SELECT 1;";
+        let statements = lex(sql, Flavor::Sqlite).statements;
+        assert_eq!(statements.len(), 2, "{statements:?}");
+        assert!(sql[statements[0].clone()].ends_with("END; END;"));
+    }
+
+    #[test]
+    fn a_carriage_return_ends_a_postgresql_line_comment_only() {
+        // Found by the fuzzer of migrate-torture: PostgreSQL's scanner ends
+        // `--` at `\r`, so the `;` after it ends the statement; SQLite's
+        // comment runs to the line feed and swallows it.
+        let sql = "SELECT 1 --x\r; SELECT 2;";
+        assert_eq!(lex(sql, Flavor::Postgres).statements, [0..14, 15..24]);
+        assert_eq!(
+            lex(sql, Flavor::Sqlite).statements.len(),
+            1,
+            "one statement"
         );
     }
 

@@ -32,6 +32,7 @@ pub mod layout;
 pub mod lexer;
 pub mod lock;
 pub mod name;
+pub mod session;
 pub mod transaction;
 
 pub use checksum::Checksum;

@@ -16,6 +16,13 @@
 //! # }
 //! ```
 //!
+//! # A server on TCP
+//!
+//! Tests of what only happens over TCP, TLS above all, start a separate
+//! server of their own with [`TcpServer::start`]: it listens on 127.0.0.1 on
+//! a free port, with the options of [`TcpServerOptions`] (a certificate and
+//! key to turn TLS on, `pg_hba.conf` rules), and stops when it is dropped.
+//!
 //! # Root
 //!
 //! PostgreSQL refuses to run as root. When the tests run as root (in CI, in a
@@ -31,10 +38,21 @@
 //! watchdog reads end-of-file, stops the server (immediate shutdown: the data
 //! is thrown away anyway) and deletes the temporary directory.
 //!
+//! # PgBouncer
+//!
+//! [`TestDb::connect_pooled`] connects through PgBouncer in transaction
+//! pooling mode, started from Debian's `pgbouncer` package the first time a
+//! test asks, once per process and [`Pooling`], in front of the same server,
+//! on a unix socket in a temporary directory of its own, stopped by a
+//! watchdog like the server's. Behind it, every transaction of a client may
+//! run on another server session, as in production behind PgBouncer with
+//! `pool_mode = transaction`.
+//!
 //! # Missing binaries
 //!
-//! Without the server binaries every test fails with a message that says how
-//! to install them. The tests never skip.
+//! Without the server binaries (or, for the pooled connections, PgBouncer)
+//! every test that needs them fails with a message that says how to install
+//! them. The tests never skip.
 
 use std::fs;
 use std::io::Read;
@@ -48,6 +66,10 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio_postgres::{Client, Config, NoTls};
+
+mod tcp;
+
+pub use tcp::{TcpServer, TcpServerOptions};
 
 /// The error type of the harness: any error, with its message.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -64,6 +86,40 @@ const INSTALL_HINT: &str = "PostgreSQL server binaries (`initdb` and `postgres`)
 /// The server of this test process, started by the first test that needs it.
 /// A failure to start is kept too, so that every test reports it.
 static SERVER: OnceLock<Result<Server, String>> = OnceLock::new();
+
+/// The PgBouncers of this test process, one per [`Pooling`], started by the
+/// first test that needs each.
+static BOUNCERS: [OnceLock<Result<Bouncer, String>>; 2] = [OnceLock::new(), OnceLock::new()];
+
+/// The port number in PgBouncer's socket's file name (`.s.PGSQL.6432`).
+pub const POOLER_PORT: u16 = 6432;
+
+const PGBOUNCER_HINT: &str = "PgBouncer was not found on PATH or at /usr/sbin/pgbouncer; the tests through a pooler need it: install it, e.g. `apt-get install pgbouncer` on Debian or Ubuntu";
+
+/// How the test PgBouncer hands server sessions to its clients. Both are
+/// `pool_mode = transaction`: a client holds a server session only while a
+/// transaction of its own is open.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Pooling {
+    /// PgBouncer's defaults otherwise, as Debian ships them: the most
+    /// recently used idle server session first, so that a client alone on the
+    /// pooler often gets the same one again.
+    Transaction,
+    /// `server_round_robin = 1`: the least recently used idle server session
+    /// first, so that consecutive transactions of one client run on
+    /// different server sessions whenever several are idle. The harshest
+    /// pooler a migration can meet.
+    TransactionRoundRobin,
+}
+
+impl Pooling {
+    fn index(self) -> usize {
+        match self {
+            Pooling::Transaction => 0,
+            Pooling::TransactionRoundRobin => 1,
+        }
+    }
+}
 
 /// Numbers the databases of this test process.
 static NEXT_DATABASE: AtomicUsize = AtomicUsize::new(1);
@@ -114,6 +170,38 @@ impl TestDb {
         &self.config
     }
 
+    /// Opens a new connection to the database through the process's
+    /// PgBouncer in transaction pooling mode, starting it if needed. Its
+    /// connection task is spawned on the current tokio runtime.
+    pub async fn connect_pooled(&self, pooling: Pooling) -> Result<Client, BoxError> {
+        Ok(connect(&self.pooled_config(pooling)?).await?)
+    }
+
+    /// The connection settings through PgBouncer, starting it if needed.
+    pub fn pooled_config(&self, pooling: Pooling) -> Result<Config, BoxError> {
+        let bouncer = bouncer(pooling)?;
+        let mut config = Config::new();
+        config
+            .host_path(&bouncer.socket_dir)
+            .port(POOLER_PORT)
+            .user("postgres")
+            .dbname(&self.name)
+            .application_name("migrate-testkit")
+            .connect_timeout(Duration::from_secs(10));
+        Ok(config)
+    }
+
+    /// A `postgresql://` URL of the database through PgBouncer, starting it
+    /// if needed.
+    pub fn pooled_url(&self, pooling: Pooling) -> Result<String, BoxError> {
+        let bouncer = bouncer(pooling)?;
+        Ok(format!(
+            "postgresql://postgres@{}:{POOLER_PORT}/{}",
+            percent_encode(&bouncer.socket_dir.to_string_lossy()),
+            self.name
+        ))
+    }
+
     /// A `postgresql://` URL of the database, with the socket directory as
     /// the percent-encoded host, as libpq and tokio-postgres read it.
     pub fn url(&self) -> String {
@@ -158,6 +246,110 @@ impl Server {
     }
 }
 
+/// A running PgBouncer.
+#[derive(Debug)]
+struct Bouncer {
+    socket_dir: PathBuf,
+    /// Held, never used, as the server's.
+    _watchdog: Mutex<Child>,
+}
+
+fn bouncer(pooling: Pooling) -> Result<&'static Bouncer, BoxError> {
+    BOUNCERS[pooling.index()]
+        .get_or_init(|| start_bouncer(pooling).map_err(|e| e.to_string()))
+        .as_ref()
+        .map_err(|message| message.clone().into())
+}
+
+fn start_bouncer(pooling: Pooling) -> Result<Bouncer, BoxError> {
+    let server = server()?;
+    let program = find_pgbouncer(std::env::var_os("PATH")).ok_or(PGBOUNCER_HINT)?;
+    let run_as = run_as()?;
+    let dir = make_temp_dir(run_as)?;
+    let config = dir.join("pgbouncer.ini");
+    fs::write(&config, bouncer_config(&server.socket_dir, &dir, pooling))?;
+    if let Some(user) = run_as {
+        std::os::unix::fs::chown(&config, Some(user.uid), Some(user.gid))?;
+    }
+    let mut watchdog = command("sh", run_as)
+        .args(["-c", BOUNCER_WATCHDOG, "migrate-testkit-pgbouncer"])
+        .arg(program)
+        .arg(&config)
+        .arg(&dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()?;
+    let socket = dir.join(format!(".s.PGSQL.{POOLER_PORT}"));
+    let deadline = Instant::now() + START_TIMEOUT;
+    while std::os::unix::net::UnixStream::connect(&socket).is_err() {
+        if watchdog.try_wait()?.is_some() || Instant::now() > deadline {
+            let _ = watchdog.kill();
+            let log = fs::read_to_string(dir.join("pgbouncer.log")).unwrap_or_default();
+            return Err(format!("PgBouncer did not start; its log says:\n{log}").into());
+        }
+        thread::sleep(Duration::from_millis(20));
+    }
+    Ok(Bouncer {
+        socket_dir: dir,
+        _watchdog: Mutex::new(watchdog),
+    })
+}
+
+/// PgBouncer's configuration: transaction pooling in front of the test
+/// server, every database name passed through, on a unix socket only, with
+/// no authentication (only this machine's users can reach the socket).
+fn bouncer_config(server: &Path, dir: &Path, pooling: Pooling) -> String {
+    let round_robin = match pooling {
+        Pooling::Transaction => 0,
+        Pooling::TransactionRoundRobin => 1,
+    };
+    format!(
+        "[databases]
+* = host={server} port={PORT} user=postgres
+
+[pgbouncer]
+unix_socket_dir = {dir}
+listen_port = {POOLER_PORT}
+auth_type = any
+pool_mode = transaction
+server_round_robin = {round_robin}
+default_pool_size = 20
+max_client_conn = 500
+ignore_startup_parameters = extra_float_digits,options
+logfile = {dir}/pgbouncer.log
+",
+        server = server.display(),
+        dir = dir.display(),
+    )
+}
+
+/// `pgbouncer` on `PATH`, else where Debian installs it.
+fn find_pgbouncer(path: Option<std::ffi::OsString>) -> Option<PathBuf> {
+    path.into_iter()
+        .flat_map(|path| std::env::split_paths(&path).collect::<Vec<_>>())
+        .chain([PathBuf::from("/usr/sbin")])
+        .map(|dir| dir.join("pgbouncer"))
+        .find(|program| program.is_file())
+}
+
+/// PgBouncer's watchdog: as the server's, with `SIGTERM`, PgBouncer's
+/// immediate shutdown.
+const BOUNCER_WATCHDOG: &str = r#"
+"$1" "$2" >/dev/null 2>&1 </dev/null &
+pid=$!
+cat >/dev/null
+kill -TERM "$pid" 2>/dev/null
+tries=0
+while kill -0 "$pid" 2>/dev/null && [ "$tries" -lt 30 ]; do
+    sleep 0.1
+    tries=$((tries + 1))
+done
+kill -KILL "$pid" 2>/dev/null
+wait "$pid"
+rm -rf "$3"
+"#;
+
 fn server() -> Result<&'static Server, BoxError> {
     SERVER
         .get_or_init(|| start().map_err(|e| e.to_string()))
@@ -178,7 +370,7 @@ fn start() -> Result<Server, BoxError> {
     let base = make_temp_dir(run_as)?;
     let data = base.join("data");
     init_cluster(&bin, &data, run_as)?;
-    let watchdog = spawn_watchdog(&bin, &data, &base, run_as)?;
+    let watchdog = spawn_watchdog(&bin, &data, &base, ("", PORT), run_as)?;
     let watchdog = wait_until_ready(watchdog, &data, &base)?;
     Ok(Server {
         socket_dir: base,
@@ -260,7 +452,13 @@ fn make_temp_dir(run_as: Option<RunAs>) -> Result<PathBuf, BoxError> {
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)?
         .subsec_nanos();
-    let dir = std::env::temp_dir().join(format!("migrate-testkit-{}-{nanos}", std::process::id()));
+    // Several servers may start in one process, in the same nanosecond.
+    static NEXT_DIR: AtomicUsize = AtomicUsize::new(1);
+    let dir = std::env::temp_dir().join(format!(
+        "migrate-testkit-{}-{}-{nanos}",
+        std::process::id(),
+        NEXT_DIR.fetch_add(1, Ordering::Relaxed)
+    ));
     fs::create_dir(&dir)?;
     if let Some(user) = run_as {
         std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid))?;
@@ -298,14 +496,16 @@ fn init_cluster(bin: &Path, data: &Path, run_as: Option<RunAs>) -> Result<(), Bo
 }
 
 /// The watchdog: starts the server, waits for its standard input to close,
-/// then stops the server and deletes the temporary directory.
+/// then stops the server and deletes the temporary directory. The server
+/// listens on the TCP addresses `listen` names (none when it is empty), and
+/// on a unix socket in the temporary directory.
 ///
 /// `SIGQUIT` is PostgreSQL's immediate shutdown, which takes milliseconds.
 /// `SIGKILL` follows after three seconds in case the server did not stop,
 /// since a background job of a non-interactive shell starts with `SIGQUIT`
 /// ignored and a program that keeps it so would never stop otherwise.
 const WATCHDOG: &str = r#"
-"$1" -D "$2" -k "$3" -p "$4" -c listen_addresses= -F \
+"$1" -D "$2" -k "$3" -p "$4" -c listen_addresses="$5" -F \
     -c max_connections=300 -c full_page_writes=off -c synchronous_commit=off \
     >"$3/server.log" 2>&1 </dev/null &
 pid=$!
@@ -325,14 +525,17 @@ fn spawn_watchdog(
     bin: &Path,
     data: &Path,
     base: &Path,
+    listen: (&str, u16),
     run_as: Option<RunAs>,
 ) -> Result<Child, BoxError> {
+    let (addresses, port) = listen;
     let child = command("sh", run_as)
         .args(["-c", WATCHDOG, "migrate-testkit-watchdog"])
         .arg(bin.join("postgres"))
         .arg(data)
         .arg(base)
-        .arg(PORT.to_string())
+        .arg(port.to_string())
+        .arg(addresses)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -421,6 +624,60 @@ mod tests {
     fn the_missing_binaries_message_says_how_to_install_them() {
         assert!(INSTALL_HINT.contains("apt-get install postgresql"));
         assert!(INSTALL_HINT.contains("/usr/lib/postgresql/*/bin"));
+        assert!(PGBOUNCER_HINT.contains("apt-get install pgbouncer"));
+    }
+
+    #[test]
+    fn pgbouncer_pools_transactions_in_front_of_the_server() {
+        let config = bouncer_config(
+            Path::new("/tmp/server"),
+            Path::new("/tmp/bouncer"),
+            Pooling::TransactionRoundRobin,
+        );
+        assert!(config.contains("* = host=/tmp/server port=5432 user=postgres"));
+        assert!(config.contains("pool_mode = transaction"));
+        assert!(config.contains("server_round_robin = 1"));
+        assert!(config.contains("unix_socket_dir = /tmp/bouncer"));
+        assert!(!config.contains("listen_addr"), "no TCP port");
+    }
+
+    #[tokio::test]
+    async fn through_pgbouncer_transactions_move_between_server_sessions() -> Result<(), BoxError> {
+        let db = TestDb::create().await?;
+        let client = db.connect_pooled(Pooling::TransactionRoundRobin).await?;
+        // Two other clients in transactions open two more server sessions.
+        let (a, b) = (
+            db.connect_pooled(Pooling::TransactionRoundRobin).await?,
+            db.connect_pooled(Pooling::TransactionRoundRobin).await?,
+        );
+        a.batch_execute("BEGIN; SELECT 1").await?;
+        b.batch_execute("BEGIN; SELECT 1").await?;
+        a.batch_execute("COMMIT").await?;
+        b.batch_execute("COMMIT").await?;
+        let mut pids = std::collections::BTreeSet::new();
+        for _ in 0..4 {
+            let messages = client.simple_query("SELECT pg_backend_pid()").await?;
+            for message in messages {
+                if let tokio_postgres::SimpleQueryMessage::Row(row) = message {
+                    pids.insert(row.get(0).unwrap_or_default().to_owned());
+                }
+            }
+        }
+        assert!(pids.len() > 1, "one server session: {pids:?}");
+        // Inside a transaction, the server session stays.
+        let within = client
+            .simple_query("BEGIN; SELECT pg_backend_pid(); SELECT pg_backend_pid(); COMMIT")
+            .await?;
+        let rows: Vec<String> = within
+            .iter()
+            .filter_map(|message| match message {
+                tokio_postgres::SimpleQueryMessage::Row(row) => row.get(0).map(str::to_owned),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(rows.len(), 2);
+        assert_eq!(rows[0], rows[1]);
+        Ok(())
     }
 
     #[test]
@@ -432,7 +689,7 @@ mod tests {
         // A stand-in server that runs until it is killed: it ignores SIGQUIT,
         // as a shell's background job does, so this covers the fallback too.
         fake(&bin, "postgres", "exec sleep 600")?;
-        let mut watchdog = spawn_watchdog(&bin, &base.join("data"), &base, None)?;
+        let mut watchdog = spawn_watchdog(&bin, &base.join("data"), &base, ("", PORT), None)?;
         thread::sleep(Duration::from_millis(100));
         assert!(
             watchdog.try_wait()?.is_none(),

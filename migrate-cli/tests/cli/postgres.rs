@@ -1,4 +1,4 @@
-use migrate_testkit::{BoxError, TestDb};
+use migrate_testkit::{BoxError, Pooling, TestDb};
 
 use crate::Workspace;
 use crate::scenarios::{self, Database};
@@ -72,5 +72,77 @@ async fn a_statement_refused_in_a_transaction_is_reported_first() -> Result<(), 
         )
         .await?;
     assert_eq!(tables.get::<_, i64>(0), 0, "nothing ran");
+    Ok(())
+}
+
+/// Through PgBouncer in transaction mode: `--lock transaction` refuses the
+/// fixture's no-transaction migration before anything runs, `--lock table`
+/// applies, and `-v` prints the spans and events on standard error only.
+#[tokio::test]
+async fn lock_strategies_through_pgbouncer() -> Result<(), BoxError> {
+    let db = TestDb::create().await?;
+    let pooled = db.pooled_url(Pooling::TransactionRoundRobin)?;
+    let workspace = Workspace::with_fixture("shop");
+
+    let refused = workspace
+        .migrate(&pooled, &["up", "--lock", "transaction", "--json"])
+        .expect(1);
+    assert!(
+        refused.stdout.contains("\"kind\":\"lock\""),
+        "{}",
+        refused.stdout
+    );
+    assert!(
+        refused.stdout.contains("--lock table"),
+        "{}",
+        refused.stdout
+    );
+    let status = workspace.migrate(&pooled, &["status"]).expect(0);
+    assert_eq!(
+        status.stdout.matches("pending").count(),
+        3,
+        "{}",
+        status.stdout
+    );
+
+    let up = workspace
+        .migrate(
+            &pooled,
+            &[
+                "up",
+                "--to",
+                "2",
+                "--lock",
+                "table",
+                "--lease-ttl",
+                "30",
+                "-v",
+            ],
+        )
+        .expect(0);
+    assert!(
+        up.stdout.starts_with("applied 2 migrations"),
+        "{}",
+        up.stdout
+    );
+    assert!(!up.stdout.contains("lock taken"), "{}", up.stdout);
+    assert!(up.stderr.contains("lock taken"), "{}", up.stderr);
+    assert!(up.stderr.contains("version=2"), "{}", up.stderr);
+    assert!(up.stderr.contains("strategy=\"table\""), "{}", up.stderr);
+
+    // Without -v, nothing of it.
+    let quiet = workspace
+        .migrate(&pooled, &["up", "--lock", "table"])
+        .expect(1);
+    assert!(!quiet.stderr.contains("lock taken"), "{}", quiet.stderr);
+    let client = db.connect().await?;
+    let expires: i64 = client
+        .query_one(
+            "SELECT count(*) FROM _migrations_lock WHERE expires_at > clock_timestamp()",
+            &[],
+        )
+        .await?
+        .get(0);
+    assert_eq!(expires, 0, "the lease was released after the failure");
     Ok(())
 }

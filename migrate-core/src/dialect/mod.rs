@@ -4,8 +4,10 @@
 //! [`Sql`] is what the engine talks to: one engine's SQL for one history
 //! table. The engine never writes SQL itself, and the drivers never do.
 
+pub(crate) mod adopt;
 pub(crate) mod postgres;
 pub(crate) mod sqlite;
+pub(crate) mod verify;
 
 use migrate_format::checksum::Checksum;
 use migrate_format::history::{self, Dialect, Row as HistoryValues, TableName, quote_literal};
@@ -255,6 +257,52 @@ impl Sql {
             .map(|(migration, checksum)| values(migration, checksum, "0", finished))
             .collect();
         history::insert(self.dialect, &self.table, &rows)
+    }
+
+    /// The connection settings the statements of `sql` change, which the
+    /// engine puts back after the migration: a connection setting made by a
+    /// migration lasts until the end of that migration.
+    pub(crate) fn settings_changed(&self, sql: &str) -> Vec<String> {
+        match self.dialect {
+            Dialect::Sqlite => sqlite::settings_changed(sql, &lexer::lex(sql, Flavor::Sqlite)),
+            Dialect::Postgres => postgres::session::settings_changed(
+                sql,
+                &lexer::lex(sql, Flavor::Postgres).statements,
+            ),
+        }
+    }
+
+    /// What reads the settings before a migration changes them, when the
+    /// engine reads them apart from the migration: SQLite, whose settings
+    /// cannot be kept by SQL.
+    pub(crate) fn read_settings(&self) -> Option<String> {
+        match self.dialect {
+            Dialect::Sqlite => Some(migrate_format::session::sqlite_read()),
+            Dialect::Postgres => None,
+        }
+    }
+
+    /// What saves the settings `names` just before the migration that
+    /// changes them, in the same batch: PostgreSQL.
+    pub(crate) fn save_settings(&self, names: &[String], in_transaction: bool) -> Option<String> {
+        match self.dialect {
+            Dialect::Sqlite => None,
+            Dialect::Postgres => Some(postgres::session::save(names, in_transaction)),
+        }
+    }
+
+    /// What puts the settings `names` back right after the migration that
+    /// changed them; `saved` is what [`Sql::read_settings`] read, on SQLite.
+    pub(crate) fn restore_settings(
+        &self,
+        names: &[String],
+        saved: &[i64],
+        in_transaction: bool,
+    ) -> String {
+        match self.dialect {
+            Dialect::Sqlite => sqlite::restore_settings(saved, names),
+            Dialect::Postgres => postgres::session::restore(names, in_transaction),
+        }
     }
 
     /// A `no-transaction` migration's progress.

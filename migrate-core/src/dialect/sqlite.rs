@@ -9,6 +9,7 @@
 
 use migrate_format::checksum::Checksum;
 use migrate_format::history::{self, Dialect, TableName};
+use migrate_format::{lexer, session};
 
 use super::Stored;
 use crate::history::Ledger;
@@ -93,6 +94,39 @@ pub(crate) fn write_fingerprint(
     ]
 }
 
+/// The settings of [`session::SQLITE_SETTINGS`] that the statements of `sql`
+/// set, by their index in that list.
+pub(crate) fn settings_changed(sql: &str, lexed: &lexer::Lexed) -> Vec<String> {
+    let mut names: Vec<String> = Vec::new();
+    for pragma in session::pragmas_set(sql, lexed) {
+        if let Some(setting) = session::sqlite_setting(&pragma.name)
+            && !names.iter().any(|name| name == setting.name)
+        {
+            names.push(setting.name.to_owned());
+        }
+    }
+    names
+}
+
+/// The statements that put back the settings `names` to `saved`, as
+/// [`session::sqlite_read`] read them before the migration, whatever they
+/// are now: inside a batch, where they cannot be read again.
+pub(crate) fn restore_settings(saved: &[i64], names: &[String]) -> String {
+    // `sqlite_restore` writes the settings whose value changed: mark those
+    // the migration sets as changed.
+    let current: Vec<i64> = session::SQLITE_SETTINGS
+        .iter()
+        .zip(saved)
+        .map(
+            |(setting, value)| match names.iter().any(|name| name == setting.name) {
+                true => value ^ 1,
+                false => *value,
+            },
+        )
+        .collect();
+    session::sqlite_restore(saved, &current)
+}
+
 /// The milliseconds since `previous`, an SQL expression of a time as the
 /// history stores it, at SQLite's clock resolution.
 pub(crate) fn elapsed_ms(previous: &str) -> String {
@@ -120,6 +154,22 @@ mod tests {
             fingerprint(&checksum::checksum("SELECT 2;"), &table)
         );
         assert_ne!(fingerprint(&set, &table), 0);
+    }
+
+    #[test]
+    fn the_settings_a_migration_sets_are_put_back_whatever_they_are_now() {
+        let sql = "PRAGMA foreign_keys = OFF;\nPRAGMA legacy_alter_table(1);\nPRAGMA cache_size = 10;\nPRAGMA foreign_keys = ON;";
+        let names = settings_changed(sql, &lexer::lex(sql, lexer::Flavor::Sqlite));
+        assert_eq!(names, ["foreign_keys", "legacy_alter_table"]);
+        let saved: Vec<i64> = session::SQLITE_SETTINGS
+            .iter()
+            .map(|setting| i64::from(setting.name == "foreign_keys"))
+            .collect();
+        assert_eq!(
+            restore_settings(&saved, &names),
+            "PRAGMA foreign_keys = 1;\nPRAGMA legacy_alter_table = 0;"
+        );
+        assert_eq!(restore_settings(&saved, &[]), "");
     }
 
     #[test]

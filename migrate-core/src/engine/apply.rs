@@ -8,8 +8,9 @@ use migrate_format::lexer;
 use super::cx::{Cx, database, script_failed};
 use super::lock::{Lock, Scope, Snapshot};
 use super::no_transaction;
+use super::session::Settings;
 use crate::dialect::{self, Columns, Since, Stored};
-use crate::driver::{FailureKind, Marker, Piece, Purpose};
+use crate::driver::{FailureKind, Marker, Piece, Purpose, Running};
 use crate::history::{HistoryRow, Ledger};
 use crate::plan::plan;
 use crate::report::{Applied, Status};
@@ -75,11 +76,15 @@ async fn read_stored(cx: &Cx<'_, '_>) -> Result<Option<Stored>> {
 }
 
 /// Reads the history without the lock and, on SQLite, who owns the pragmas
-/// of the fingerprint, in one action.
+/// of the fingerprint, in one action; under the session strategy, also the
+/// server session it ran on.
 async fn read_history_and_owner(
-    cx: &Cx<'_, '_>,
+    cx: &mut Cx<'_, '_>,
     stored: Option<Stored>,
 ) -> Result<(Option<Vec<HistoryRow>>, Option<Stored>)> {
+    if let Some(probe) = cx.session_probe() {
+        return read_history_and_session(cx, probe, stored).await;
+    }
     let (Some(stored), Some(owner)) = (stored.clone(), cx.sql.read_owner()) else {
         return Ok((cx.read_history(Columns::ForPlan).await?, stored));
     };
@@ -93,6 +98,27 @@ async fn read_history_and_owner(
             Ok((Some(history), Some(stored)))
         }
         Err(failure) if failure.kind == FailureKind::MissingTable => Ok((None, Some(stored))),
+        Err(failure) => Err(database(cx.reading_history(), failure)),
+    }
+}
+
+/// Reads the history and the backend pid of the server session, which the
+/// lock compares with its own to notice a pooler in transaction mode.
+async fn read_history_and_session(
+    cx: &mut Cx<'_, '_>,
+    probe: String,
+    stored: Option<Stored>,
+) -> Result<(Option<Vec<HistoryRow>>, Option<Stored>)> {
+    let statements = vec![cx.sql.read_history(Columns::ForPlan), probe];
+    match cx.query(Purpose::ReadHistory, statements).await {
+        Ok(results) => {
+            let history = dialect::parse_history(&results[0], &cx.reading_history())?;
+            let pid = results.get(1).and_then(|rows| rows.first());
+            cx.sessions
+                .saw(dialect::integer(pid, 0, "reading the backend pid")?);
+            Ok((Some(history), stored))
+        }
+        Err(failure) if failure.kind == FailureKind::MissingTable => Ok((None, stored)),
         Err(failure) => Err(database(cx.reading_history(), failure)),
     }
 }
@@ -133,10 +159,14 @@ async fn apply_locked(
     loop {
         let pending = match plan(cx.runner, cx.sql.table(), &snapshot.history) {
             // Under SQLite's lock another process may be running that
-            // migration outside it: wait for it, up to the busy timeout.
-            Err(Error::Incomplete { .. })
-                if lock.scope() == Scope::Transaction && waited < cx.runner.busy_timeout =>
-            {
+            // migration outside it: wait for it, up to the busy timeout,
+            // unless no runner shows the mark of one running.
+            Err(incomplete @ Error::Incomplete { .. }) if lock.awaits_unfinished() => {
+                if waited >= cx.runner.busy_timeout
+                    || cx.running(Running::Probe).await == Some(false)
+                {
+                    return Err(incomplete);
+                }
                 cx.release(lock, Ok(())).await?;
                 cx.sleep(POLL_INTERVAL).await;
                 waited += POLL_INTERVAL;
@@ -153,7 +183,7 @@ async fn apply_locked(
             return Ok(applied);
         };
         let done = if first.no_transaction() {
-            vec![no_transaction::apply(cx, first, &snapshot).await?]
+            vec![no_transaction::apply(cx, lock, first, &snapshot).await?]
         } else {
             let count = batch_len(&pending, cx.runner.transaction_mode, |m| m.no_transaction());
             apply_batch(cx, &pending[..count], &snapshot).await?
@@ -163,7 +193,12 @@ async fn apply_locked(
         }
         applied.extend(done);
         current = true;
+        // A lock of the transaction scope ended with the commit: take it
+        // again, and read again under it, only if there is more to decide.
         if lock.scope() == Scope::Transaction {
+            if plan(cx.runner, cx.sql.table(), &snapshot.history)?.is_empty() {
+                return Ok(applied);
+            }
             snapshot = cx.relock(lock).await?;
         }
     }
@@ -192,7 +227,8 @@ async fn apply_batch(
 ) -> Result<Vec<Applied>> {
     let mut ledger = Ledger::of(&snapshot.history);
     let scripts: Vec<(&Migration, &Script)> = batch.iter().map(|m| (*m, m.up())).collect();
-    let body = batch_body(cx, &scripts, |index| {
+    let settings = Settings::before(cx, &batch.iter().map(|m| m.up()).collect::<Vec<_>>()).await?;
+    let body = batch_body(cx, &scripts, &settings, |index| {
         let migration = batch[index];
         ledger.finished(migration.version(), migration.checksum());
         let since = match index {
@@ -202,19 +238,23 @@ async fn apply_batch(
         cx.sql.insert_applied(migration, &since)
     });
     let body = [body, fingerprint(cx, &snapshot.stored, &ledger)].concat();
-    run_batch(cx, &scripts, body).await
+    run_batch(cx, &scripts, &settings, body).await
 }
 
 /// The pieces of a batch: the clock, if the engine needs one, then each
-/// script followed by its marker.
+/// script, between the saving and the restoring of the settings it changes,
+/// followed by its marker.
 pub(super) fn batch_body(
     cx: &Cx<'_, '_>,
     scripts: &[(&Migration, &Script)],
+    settings: &Settings,
     mut marker: impl FnMut(usize) -> String,
 ) -> Vec<Piece> {
     let mut body: Vec<Piece> = cx.sql.start_clock().into_iter().map(Piece::plain).collect();
     for (index, (_, script)) in scripts.iter().enumerate() {
+        body.extend(settings.save(cx, index));
         body.push(Piece::plain(script.sql()));
+        body.extend(settings.restore(cx, index));
         body.push(Piece::marker(marker(index)));
     }
     body
@@ -225,18 +265,20 @@ pub(super) fn batch_body(
 pub(super) async fn run_batch(
     cx: &mut Cx<'_, '_>,
     scripts: &[(&Migration, &Script)],
+    settings: &Settings,
     body: Vec<Piece>,
 ) -> Result<Vec<Applied>> {
     let pieces = cx.transaction(body);
     let migrations: Vec<&Migration> = scripts.iter().map(|(migration, _)| *migration).collect();
     cx.progress(Progress::Started(&migrations));
-    let executed = cx
-        .execute(Purpose::Batch, pieces)
-        .await
-        .map_err(|failure| {
+    let executed = match cx.execute(Purpose::Batch, pieces).await {
+        Ok(executed) => executed,
+        Err(failure) => {
+            settings.restore_after_failure(cx).await;
             let (migration, script) = scripts[failure.markers.len().min(scripts.len() - 1)];
-            script_failed(migration, script.file(), None, failure)
-        })?;
+            return Err(script_failed(migration, script.file(), None, failure));
+        }
+    };
     let applied = completed(&migrations, &executed.markers)?;
     cx.progress(Progress::Finished(&applied));
     Ok(applied)
@@ -304,9 +346,14 @@ async fn refresh_fingerprint(cx: &mut Cx<'_, '_>, snapshot: &Snapshot) -> Result
 }
 
 /// Refuses, before anything runs, a transactional migration that contains a
-/// statement the engine refuses inside a transaction.
+/// statement the engine refuses inside a transaction, and a `no-transaction`
+/// one that the lock strategy cannot protect.
 fn check_transactions(cx: &Cx<'_, '_>, pending: &[&Migration]) -> Result<()> {
-    for migration in pending.iter().filter(|m| !m.no_transaction()) {
+    for migration in pending {
+        if migration.no_transaction() {
+            cx.check_outside_transaction(migration, migration.up())?;
+            continue;
+        }
         if let Some((offset, command)) = cx.sql.refused_in_transaction(migration.up().sql()) {
             return Err(Error::RefusedInTransaction {
                 version: migration.version(),

@@ -6,11 +6,16 @@ use std::time::{Duration, SystemTime};
 
 use migrate_format::history::TableName;
 
+use super::lock::{Lease, Sessions};
+use super::trace::Trace;
 use super::{Io, Outcome};
+use crate::dialect::postgres::lease;
 use crate::dialect::{self, Columns, Sql};
-use crate::driver::{Action, Dialect, Executed, Failure, FailureKind, Piece, Purpose, Row};
+use crate::driver::{
+    Action, Dialect, Executed, Failure, FailureKind, Piece, Purpose, Row, Running,
+};
 use crate::history::HistoryRow;
-use crate::{Error, Migration, Progress, Result, Runner};
+use crate::{Error, LockStrategy, Migration, Progress, Result, Runner};
 
 /// The context of one operation.
 pub(crate) struct Cx<'r, 'm> {
@@ -26,6 +31,24 @@ pub(crate) struct Cx<'r, 'm> {
     /// Varies the pauses between attempts to take a lock from one runner to
     /// the next.
     pub(crate) seed: u32,
+    /// PostgreSQL: the lock strategy, as asked for or, by default, chosen.
+    pub(crate) strategy: LockStrategy,
+    /// Whether the runner asked for `strategy`, rather than left the choice
+    /// to the default, which may change it (on CockroachDB).
+    pub(crate) strategy_asked: bool,
+    /// The session strategy's lock is held, and every message must end
+    /// inside a transaction, so that a pooler keeps the run on its server
+    /// session.
+    pub(crate) pinned: bool,
+    /// The table strategy's lease, while this run holds it: every
+    /// transaction that writes the history checks and renews it.
+    pub(crate) lease: Option<Lease>,
+    /// How this runner names itself as the owner of a lease.
+    pub(crate) owner: String,
+    /// The server sessions the run has seen, by backend pid.
+    pub(crate) sessions: Sessions,
+    /// Spans and events, with the `tracing` feature.
+    pub(crate) trace: Trace,
 }
 
 impl<'r, 'm> Cx<'r, 'm> {
@@ -38,12 +61,19 @@ impl<'r, 'm> Cx<'r, 'm> {
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |since| since.subsec_nanos());
         Ok(Cx {
+            trace: Trace::new(runner, dialect, &given),
             runner,
             given,
             sql,
             io,
             open: false,
             seed,
+            strategy: runner.lock_strategy.unwrap_or(LockStrategy::Session),
+            strategy_asked: runner.lock_strategy.is_some(),
+            pinned: false,
+            lease: None,
+            owner: owner_name(seed),
+            sessions: Sessions::default(),
         })
     }
 
@@ -81,23 +111,23 @@ impl<'r, 'm> Cx<'r, 'm> {
     }
 
     /// Runs a batch. A batch that ends with `COMMIT` leaves no transaction
-    /// open; one that fails may have left one open, which the unlock rolls
-    /// back.
+    /// open, unless it begins another one after it (see [`Cx::pinned`]); one
+    /// that fails may have left one open, which the unlock rolls back.
     pub(crate) async fn execute(
         &mut self,
         purpose: Purpose,
         pieces: Vec<Piece>,
     ) -> std::result::Result<Executed, Failure> {
+        let begin = self.sql.begin();
+        let ends_open = pieces.last().is_some_and(|piece| piece.sql == begin);
         let commits = pieces.last().is_some_and(|piece| piece.sql == COMMIT);
-        let opens = pieces
-            .first()
-            .is_some_and(|piece| piece.sql == self.sql.begin());
+        let opens = pieces.first().is_some_and(|piece| piece.sql == begin);
         let result = match self.io.act(Action::Execute { purpose, pieces }).await {
             Outcome::Executed(result) => result,
             other => unreachable!("a batch answered with {other:?}"),
         };
         self.open = match &result {
-            Ok(_) => self.open && !commits,
+            Ok(_) => ends_open || ((self.open || opens) && !commits),
             Err(_) => self.open || opens,
         };
         result
@@ -110,20 +140,70 @@ impl<'r, 'm> Cx<'r, 'm> {
         }
     }
 
-    pub(crate) fn progress(&self, event: Progress<'_>) {
+    /// Shows, withdraws or looks for the mark of a runner running a
+    /// `no-transaction` migration; see [`Running`].
+    pub(crate) async fn running(&self, request: Running) -> Option<bool> {
+        match self.io.act(Action::Running(request)).await {
+            Outcome::Running(answer) => answer,
+            other => unreachable!("a mark answered with {other:?}"),
+        }
+    }
+
+    pub(crate) fn progress(&mut self, event: Progress<'_>) {
+        self.trace.progress(&event);
         self.runner.notify(event);
     }
 
     /// `body` as one transaction: begun unless one is open, committed at
-    /// the end.
+    /// the end. Under a lease, it first checks and renews the lease, and
+    /// renews it again last. While the session lock is pinned, another
+    /// transaction is begun after the `COMMIT`, in the same message.
     pub(crate) fn transaction(&self, body: Vec<Piece>) -> Vec<Piece> {
-        let mut pieces = Vec::with_capacity(body.len() + 2);
+        let mut pieces = Vec::with_capacity(body.len() + 5);
         if !self.open {
             pieces.push(Piece::plain(self.sql.begin()));
         }
+        let ttl = self.runner.lease_ttl;
+        if let Some(held) = &self.lease {
+            pieces.push(Piece::plain(lease::guard(
+                &held.table,
+                &self.owner,
+                held.token,
+                ttl,
+            )));
+        }
         pieces.extend(body);
+        if let Some(held) = &self.lease {
+            pieces.push(Piece::plain(lease::renew(
+                &held.table,
+                &self.owner,
+                held.token,
+                ttl,
+            )));
+        }
         pieces.push(Piece::plain(COMMIT));
+        if self.pinned {
+            pieces.push(Piece::plain(self.sql.begin()));
+        }
         pieces
+    }
+
+    /// A write to the history outside migrate's transactions (the progress
+    /// of a `no-transaction` migration): under a lease, preceded by its
+    /// check in the same message, which then runs as one transaction.
+    pub(crate) fn fenced(&self, write: Piece) -> Vec<Piece> {
+        match &self.lease {
+            Some(held) => vec![
+                Piece::plain(lease::guard(
+                    &held.table,
+                    &self.owner,
+                    held.token,
+                    self.runner.lease_ttl,
+                )),
+                write,
+            ],
+            None => vec![write],
+        }
     }
 
     /// Runs `body` as one transaction that changes the history; `action`
@@ -160,6 +240,19 @@ impl<'r, 'm> Cx<'r, 'm> {
 
 /// The statement that ends every transaction of migrate's.
 pub(crate) const COMMIT: &str = "COMMIT";
+
+/// How a runner names itself as the owner of a lease: where it runs, which
+/// process, and a part that differs between runs, for the people who read
+/// the lease table.
+fn owner_name(seed: u32) -> String {
+    let host = std::env::var("HOSTNAME").unwrap_or_default();
+    let host = if host.is_empty() {
+        "unknown-host"
+    } else {
+        &host
+    };
+    format!("{host}:{}:{seed:08x}", std::process::id())
+}
 
 /// A failure outside any migration's SQL.
 pub(crate) fn database(action: impl Into<String>, failure: Failure) -> Error {

@@ -7,42 +7,52 @@ use migrate_format::checksum::{self, Checksum};
 
 use super::apply::{batch_body, batch_len, fingerprint, run_batch};
 use super::cx::Cx;
-use super::lock::Snapshot;
+use super::lock::{Lock, Snapshot};
 use super::no_transaction::{run_statements, split};
+use super::session::Settings;
 use crate::driver::Piece;
 use crate::history::{HistoryRow, Ledger};
 use crate::lifecycle::{plan_baseline, plan_repair, plan_resolve, plan_rollback};
 use crate::report::{Action, Applied, Report};
-use crate::{Error, Migration, Progress, Resolution, Result, Rollback, Script};
+use crate::{Error, Migration, Progress, Resolution, Result, Rollback, Script, TransactionMode};
 
 /// Reverts applied migrations with their down scripts, newest first.
 pub(super) async fn rollback(cx: &mut Cx<'_, '_>, rollback: Rollback) -> Result<Report> {
     let (lock, snapshot) = cx.lock(false, false).await?;
-    let result = revert(cx, &snapshot, rollback).await;
+    let result = revert(cx, &lock, &snapshot, rollback).await;
     let reverted = cx.release(&lock, result).await?;
     Ok(Report::of(Action::Rollback, reverted))
 }
 
 async fn revert(
     cx: &mut Cx<'_, '_>,
+    lock: &Lock,
     snapshot: &Snapshot,
     rollback: Rollback,
 ) -> Result<Vec<Applied>> {
     let reverts = plan_rollback(cx.runner, cx.sql.table(), &snapshot.history, rollback)?;
+    for (migration, down) in reverts.iter().filter(|(_, down)| down.no_transaction()) {
+        cx.check_outside_transaction(migration, down)?;
+    }
     let mut ledger = Ledger::of(&snapshot.history);
     let mut reverted = Vec::with_capacity(reverts.len());
     let mut rest = reverts.as_slice();
     while let Some(&(migration, down)) = rest.first() {
         if down.no_transaction() {
             reverted.push(
-                revert_outside_transaction(cx, snapshot, &mut ledger, migration, down).await?,
+                revert_outside_transaction(cx, lock, snapshot, &mut ledger, migration, down)
+                    .await?,
             );
             rest = &rest[1..];
             continue;
         }
-        let count = batch_len(rest, cx.runner.transaction_mode, |(_, down)| {
-            down.no_transaction()
-        });
+        // The transaction strategy's lock lives in one transaction, which a
+        // rollback's reverts therefore share, whatever the mode.
+        let mode = match lock {
+            Lock::Transaction { .. } => TransactionMode::Single,
+            _ => cx.runner.transaction_mode,
+        };
+        let count = batch_len(rest, mode, |(_, down)| down.no_transaction());
         reverted.extend(revert_batch(cx, snapshot, &mut ledger, &rest[..count]).await?);
         rest = &rest[count..];
     }
@@ -57,13 +67,15 @@ async fn revert_batch(
     ledger: &mut Ledger,
     batch: &[(&Migration, &Script)],
 ) -> Result<Vec<Applied>> {
-    let body = batch_body(cx, batch, |index| {
+    let downs: Vec<&Script> = batch.iter().map(|(_, down)| *down).collect();
+    let settings = Settings::before(cx, &downs).await?;
+    let body = batch_body(cx, batch, &settings, |index| {
         let version = batch[index].0.version();
         ledger.remove(version);
         cx.sql.delete_reverted(version)
     });
     let body = [body, fingerprint(cx, &snapshot.stored, ledger)].concat();
-    run_batch(cx, batch, body).await
+    run_batch(cx, batch, &settings, body).await
 }
 
 /// Runs a `no-transaction` down script statement by statement, then removes
@@ -71,18 +83,21 @@ async fn revert_batch(
 /// first, since the statements must run outside it.
 async fn revert_outside_transaction(
     cx: &mut Cx<'_, '_>,
+    lock: &Lock,
     snapshot: &Snapshot,
     ledger: &mut Ledger,
     migration: &Migration,
     down: &Script,
 ) -> Result<Applied> {
     let statements = split(cx, migration, down)?;
+    cx.leave_transactions()?;
     if cx.open {
         let commit = fingerprint(cx, &snapshot.stored, ledger);
         cx.record(commit, "committing".to_owned()).await?;
     }
     cx.progress(Progress::Started(slice::from_ref(&migration)));
     let elapsed = run_statements(cx, migration, down, &statements, false).await?;
+    cx.return_to_transactions(lock);
     ledger.remove(migration.version());
     let mut body = vec![Piece::plain(cx.sql.delete(migration.version()))];
     body.extend(fingerprint(cx, &snapshot.stored, ledger));

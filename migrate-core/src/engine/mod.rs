@@ -8,13 +8,17 @@
 //! A driver loop ([`drive`], [`drive_async`]) performs the actions; the
 //! tests drive it with a driver that records them.
 
+mod adopt;
 mod apply;
 mod cx;
 mod lifecycle;
 mod lock;
 mod no_transaction;
+mod session;
 #[cfg(test)]
 mod tests;
+mod trace;
+mod verify;
 
 use std::future::Future;
 use std::mem;
@@ -23,15 +27,19 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use crate::driver::{Action, AsyncDriver, Dialect, Driver, Executed, Failure, Piece, Purpose, Row};
+use crate::driver::{
+    Action, AsyncDriver, Dialect, Driver, Executed, Failure, Piece, Purpose, Row, Running,
+};
 use crate::report::Status;
-use crate::{Migration, Report, Resolution, Result, Rollback, Runner};
+use crate::{
+    Adoption, Migration, Report, Resolution, Result, Rollback, Runner, Source, Verification,
+};
 use cx::Cx;
 
 /// An operation of a [`Runner`], to run with
 /// [`Runner::perform`](crate::Runner::perform) or
 /// [`Runner::perform_async`](crate::Runner::perform_async).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Operation {
     /// Apply what is pending: [`Runner::run`](crate::Runner::run).
@@ -48,6 +56,10 @@ pub enum Operation {
     Repair(i64),
     /// Settle a `no-transaction` migration that stopped part-way.
     Resolve(i64, Resolution),
+    /// Record the migrations another tool applied: [`Runner::adopt`](crate::Runner::adopt).
+    Adopt(Source),
+    /// Check a migrated database, changing nothing: [`Runner::verify`](crate::Runner::verify).
+    Verify,
 }
 
 /// What an [`Operation`] produced.
@@ -64,6 +76,10 @@ pub enum Output<'m> {
     Repaired(bool),
     /// [`Operation::Resolve`].
     Resolved,
+    /// [`Operation::Adopt`].
+    Adopted(Adoption),
+    /// [`Operation::Verify`].
+    Verified(Verification),
 }
 
 // What each public entry point takes out of its operation's output. The
@@ -98,6 +114,20 @@ impl<'m> Output<'m> {
             other => unreachable!("expected a repair, the engine gave {other:?}"),
         }
     }
+
+    pub(crate) fn into_adopted(self) -> Adoption {
+        match self {
+            Output::Adopted(adoption) => adoption,
+            other => unreachable!("expected an adoption, the engine gave {other:?}"),
+        }
+    }
+
+    pub(crate) fn into_verified(self) -> Verification {
+        match self {
+            Output::Verified(verification) => verification,
+            other => unreachable!("expected a verification, the engine gave {other:?}"),
+        }
+    }
 }
 
 /// What a driver reports after an action.
@@ -106,6 +136,7 @@ pub(crate) enum Outcome {
     Rows(std::result::Result<Vec<Vec<Row>>, Failure>),
     Executed(std::result::Result<Executed, Failure>),
     Slept,
+    Running(Option<bool>),
 }
 
 /// The place where the coroutine leaves its next action and finds its
@@ -192,8 +223,22 @@ impl<'r, 'm> Engine<'r, 'm> {
 }
 
 async fn run<'m>(cx: &mut Cx<'_, 'm>, operation: Operation) -> Result<Output<'m>> {
+    cx.trace.start(&operation);
+    let result = perform(cx, operation).await;
+    cx.trace.end(&result);
+    result
+}
+
+async fn perform<'m>(cx: &mut Cx<'_, 'm>, operation: Operation) -> Result<Output<'m>> {
     Ok(match operation {
-        Operation::Apply => Output::Report(Report::new(apply::apply(cx).await?)),
+        Operation::Apply => {
+            let applied = apply::apply(cx).await?;
+            let applied = match cx.runner.verify_after {
+                true => verify::unverified(applied, verify::verify(cx).await?)?,
+                false => applied,
+            };
+            Output::Report(Report::new(applied))
+        }
         Operation::Pending => Output::Pending(apply::pending(cx).await?),
         Operation::Status => Output::Status(apply::status(cx).await?),
         Operation::Rollback(rollback) => Output::Report(lifecycle::rollback(cx, rollback).await?),
@@ -203,6 +248,8 @@ async fn run<'m>(cx: &mut Cx<'_, 'm>, operation: Operation) -> Result<Output<'m>
             lifecycle::resolve(cx, version, resolution).await?;
             Output::Resolved
         }
+        Operation::Adopt(source) => Output::Adopted(adopt::adopt(cx, &source).await?),
+        Operation::Verify => Output::Verified(verify::verify(cx).await?),
     })
 }
 
@@ -252,6 +299,10 @@ impl<D: Driver> AsyncDriver for Blocking<'_, D> {
     async fn sleep(&mut self, pause: Duration) {
         self.0.sleep(pause);
     }
+
+    async fn running(&mut self, request: Running) -> Option<bool> {
+        self.0.running(request)
+    }
 }
 
 /// Runs an operation on an asynchronous driver.
@@ -277,6 +328,7 @@ pub(crate) async fn drive_async<'m>(
                 driver.sleep(pause).await;
                 Outcome::Slept
             }
+            Step::Act(Action::Running(request)) => Outcome::Running(driver.running(request).await),
         });
     }
 }

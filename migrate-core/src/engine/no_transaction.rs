@@ -15,28 +15,56 @@ use migrate_format::lexer::{self, Flavor};
 
 use super::apply::fingerprint;
 use super::cx::{Cx, database, script_failed};
-use super::lock::Snapshot;
-use crate::driver::{Dialect, Piece, Purpose};
+use super::lock::{Lock, Snapshot};
+use super::session;
+use crate::driver::{Dialect, Piece, Purpose, Running};
 use crate::history::Ledger;
 use crate::report::Applied;
 use crate::{Error, Migration, Progress, Result, Script};
 
 /// Applies a `no-transaction` migration: its unfinished row, its
 /// statements with their progress, then its row finished.
+///
+/// On SQLite the runner shows the mark of a runner running it (see
+/// [`Running`]) from before its unfinished row commits until after its
+/// finished row does, or it fails: another runner that finds the row
+/// unfinished under the lock then knows whether to wait for it.
 pub(super) async fn apply(
     cx: &mut Cx<'_, '_>,
+    lock: &Lock,
     migration: &Migration,
     snapshot: &Snapshot,
 ) -> Result<Applied> {
-    let version = migration.version();
     let statements = split(cx, migration, migration.up())?;
+    cx.leave_transactions()?;
+    let marked = cx.dialect() == Dialect::Sqlite;
+    if marked {
+        cx.running(Running::Start).await;
+    }
+    let result = apply_split(cx, lock, migration, snapshot, &statements).await;
+    if marked {
+        cx.running(Running::Stop).await;
+    }
+    result
+}
+
+async fn apply_split(
+    cx: &mut Cx<'_, '_>,
+    lock: &Lock,
+    migration: &Migration,
+    snapshot: &Snapshot,
+    statements: &[&str],
+) -> Result<Applied> {
+    let version = migration.version();
     let mut ledger = Ledger::of(&snapshot.history);
     ledger.unfinished(version);
     let mut start = vec![Piece::plain(cx.sql.insert(&[migration], false))];
     start.extend(fingerprint(cx, &snapshot.stored, &ledger));
     cx.record(start, recording("the start", version)).await?;
     cx.progress(Progress::Started(slice::from_ref(&migration)));
-    let elapsed = run_statements(cx, migration, migration.up(), &statements, true).await?;
+    let elapsed = run_statements(cx, migration, migration.up(), statements, true).await?;
+    super::verify::foreign_keys_after(cx, migration, statements).await?;
+    cx.return_to_transactions(lock);
     ledger.finished(version, migration.checksum());
     let mut finish = vec![Piece::plain(
         cx.sql.record_finished(version, millis(elapsed)),
@@ -80,9 +108,25 @@ pub(super) fn split<'s>(
         .collect())
 }
 
-/// Runs statements one at a time. For an up migration (`progress`), each
-/// statement done but the last is recorded in the history.
+/// Runs statements one at a time, and puts back the connection settings
+/// they change at the end. For an up migration (`progress`), each statement
+/// done but the last is recorded in the history.
 pub(super) async fn run_statements(
+    cx: &mut Cx<'_, '_>,
+    migration: &Migration,
+    script: &Script,
+    statements: &[&str],
+    progress: bool,
+) -> Result<Duration> {
+    let saved = session::save_outside_transaction(cx, migration, script).await?;
+    let result = run_each(cx, migration, script, statements, progress).await;
+    let restored = session::restore_outside_transaction(cx, migration, saved).await;
+    let elapsed = result?;
+    restored?;
+    Ok(elapsed)
+}
+
+async fn run_each(
     cx: &mut Cx<'_, '_>,
     migration: &Migration,
     script: &Script,
@@ -104,7 +148,7 @@ pub(super) async fn run_statements(
         });
         if progress && done < statements.len() {
             let update = Piece::plain(cx.sql.record_progress(migration.version(), done));
-            cx.execute(Purpose::Record, vec![update])
+            cx.execute(Purpose::Record, cx.fenced(update))
                 .await
                 .map_err(|failure| {
                     database(recording("the progress", migration.version()), failure)

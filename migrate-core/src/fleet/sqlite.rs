@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use rusqlite::{Connection, ErrorCode, OpenFlags};
 
 use super::{Fleet, FleetReport, Outcome, Skip, Task, classify};
-use crate::driver::{Dialect, Driver, Executed, Failure, Piece, Purpose, Row};
+use crate::driver::{Dialect, Driver, Executed, Failure, Piece, Purpose, Row, Running};
 use crate::error::Misconfigured;
 use crate::sqlite::driver::SqliteDriver;
 use crate::{DriverError, Error};
@@ -115,7 +115,7 @@ impl Fleet<'_> {
         }
         let runner = self.member_runner(deadline);
         let mut driver = Bounded {
-            inner: SqliteDriver(&conn),
+            inner: SqliteDriver::new(&conn),
             deadline,
             busy_timeout: self.runner.busy_timeout,
             changing: false,
@@ -197,12 +197,18 @@ impl Driver for Bounded<'_> {
     fn sleep(&mut self, pause: Duration) {
         self.inner.sleep(pause);
     }
+
+    // A member shows the mark of a running `no-transaction` migration as a
+    // lone runner does, so that another process finds out it is alive.
+    fn running(&mut self, request: Running) -> Option<bool> {
+        self.inner.running(request)
+    }
 }
 
 impl Bounded<'_> {
     fn set_busy_timeout(&self, limit: Duration) -> Result<(), Failure> {
         self.inner
-            .0
+            .connection()
             .busy_timeout(limit)
             .map_err(|error| Failure::new(crate::driver::FailureKind::Other, error))
     }

@@ -1,10 +1,10 @@
 //! PostgreSQL, on tokio-postgres: the public entry points, each one
 //! operation of the engine on the [`PostgresDriver`].
 //!
-//! Exactly-once across replicas rests on a session-level advisory lock keyed
-//! by the database and the history table: the history is read again once the
-//! lock is held, so a migration that another replica applied first is seen
-//! before anything is done.
+//! Exactly-once across replicas rests on the migration lock, as the
+//! runner's [`LockStrategy`](crate::LockStrategy) takes it: the history is
+//! read again once the lock is held, so a migration that another replica
+//! applied first is seen before anything is done.
 
 mod driver;
 
@@ -12,7 +12,9 @@ use tokio_postgres::Client;
 
 use crate::engine::{Operation, Output};
 use crate::report::{Report, Status};
-use crate::{Migration, Migrations, Resolution, Result, Rollback, Runner};
+use crate::{
+    Adoption, Migration, Migrations, Resolution, Result, Rollback, Runner, Source, Verification,
+};
 use driver::PostgresDriver;
 
 impl Migrations {
@@ -55,11 +57,13 @@ impl<'a> Runner<'a> {
     ///   for the binary's migrations, the history is read in a second round
     ///   trip and checked in full, still without the lock if nothing is
     ///   pending.
-    /// - Otherwise it takes a session-level advisory lock keyed by the
-    ///   database and the history table, polling for up to
-    ///   [`lock_timeout`](Runner::lock_timeout) ([`Error::LockTimeout`] names
-    ///   the session holding it), reads the history again, applies what is
-    ///   still pending, and releases the lock, on success and on failure.
+    /// - Otherwise it takes the migration lock of its
+    ///   [`LockStrategy`](crate::LockStrategy) (by default a session-level
+    ///   advisory lock keyed by the database and the history table), polling
+    ///   for up to [`lock_timeout`](Runner::lock_timeout) ([`Error::LockTimeout`]
+    ///   names the session or runner holding it), reads the history again,
+    ///   applies what is still pending, and releases the lock, on success and
+    ///   on failure.
     /// - Before anything is applied, drifted, missing and out-of-order
     ///   migrations are refused as on SQLite, and so is a migration that runs
     ///   in a transaction but contains a statement PostgreSQL refuses there,
@@ -134,10 +138,15 @@ impl<'a> Runner<'a> {
     /// or an open transaction, so discard that connection instead of returning
     /// it to the pool.
     ///
-    /// Session advisory locks need the migrations to run on one server
-    /// session from start to end. Behind PgBouncer in transaction or statement
-    /// pooling mode that is not so: connect directly to PostgreSQL, or through
-    /// a session-pooling PgBouncer, to migrate.
+    /// Behind PgBouncer in transaction pooling mode, the default keeps the
+    /// run on one server session from its lock to its release, and refuses a
+    /// `no-transaction` migration once it has seen the pooler move it; use
+    /// [`LockStrategy::Table`](crate::LockStrategy::Table) there for
+    /// `no-transaction` migrations, and see [`LockStrategy`](crate::LockStrategy)
+    /// for the choice. Every action is one simple-query message, so no named
+    /// prepared statement is ever created, which PgBouncer before 1.21 would
+    /// break. Statement pooling, which allows no transaction of more than one
+    /// statement, cannot run migrations.
     ///
     /// Runs on a tokio runtime with the time driver enabled.
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
@@ -209,6 +218,33 @@ impl<'a> Runner<'a> {
         self.perform_postgres(client, Operation::Resolve(version, resolution))
             .await
             .map(drop)
+    }
+
+    /// Records in migrate's history every migration that another tool
+    /// recorded as applied, under the migration lock, in one transaction.
+    /// The PostgreSQL twin of `Runner::adopt`, with the same refusals.
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn adopt_async(
+        &self,
+        client: &mut Client,
+        source: impl Into<Source>,
+    ) -> Result<Adoption> {
+        self.perform_postgres(client, Operation::Adopt(source.into()))
+            .await
+            .map(Output::into_adopted)
+    }
+
+    /// Checks a migrated PostgreSQL database, changing nothing: invalid
+    /// indexes (`pg_index.indisvalid` false, as a failed `CREATE INDEX
+    /// CONCURRENTLY` leaves them), constraints added `NOT VALID` and never
+    /// validated, sequences whose next value is already in their column,
+    /// and migrations the history records as incomplete. See
+    /// [`Verification`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
+    pub async fn verify_async(&self, client: &Client) -> Result<Verification> {
+        self.perform_postgres(client, Operation::Verify)
+            .await
+            .map(Output::into_verified)
     }
 
     /// Runs any [`Operation`] on a PostgreSQL connection, as the methods

@@ -2,15 +2,74 @@
 //! connection, in process, so a batch runs piece by piece and times each
 //! migration by the clock.
 
+use std::fs::{File, OpenOptions, TryLockError};
 use std::thread;
 use std::time::{Duration, Instant};
 
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, Statement};
 
-use crate::driver::{Dialect, Driver, Executed, Failure, FailureKind, Marker, Piece, Purpose, Row};
+use crate::driver::{
+    Dialect, Driver, Executed, Failure, FailureKind, Marker, Piece, Purpose, Row, Running,
+};
 
-pub(crate) struct SqliteDriver<'c>(pub(crate) &'c Connection);
+pub(crate) struct SqliteDriver<'c> {
+    conn: &'c Connection,
+    /// The file whose lock is the mark of a running `no-transaction`
+    /// migration, while this runner shows it.
+    mark: Option<File>,
+}
+
+impl<'c> SqliteDriver<'c> {
+    pub(crate) fn new(conn: &'c Connection) -> SqliteDriver<'c> {
+        SqliteDriver { conn, mark: None }
+    }
+
+    /// The connection the actions run on.
+    pub(crate) fn connection(&self) -> &'c Connection {
+        self.conn
+    }
+
+    /// `<database>-migrating`, beside the database file; `None` for an
+    /// in-memory or temporary database, which no other process can open.
+    fn mark_path(&self) -> Option<String> {
+        self.conn
+            .path()
+            .filter(|path| !path.is_empty())
+            .map(|path| format!("{path}-migrating"))
+    }
+
+    /// Takes the mark's lock. A runner that cannot (the file cannot be
+    /// created, or another history table's runner holds it) goes on without
+    /// it: others then cannot tell it is dead, and wait for it as before.
+    fn show_mark(&mut self) {
+        let Some(path) = self.mark_path() else {
+            return;
+        };
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path);
+        self.mark = file.ok().filter(|file| file.try_lock().is_ok());
+    }
+
+    /// Whether another runner holds the mark. Only a mark file that exists
+    /// and can be locked says that none does: a missing or unreadable file
+    /// may belong to a runner that could not create or open it.
+    fn probe_mark(&self) -> Option<bool> {
+        let file = File::open(self.mark_path()?).ok()?;
+        match file.try_lock() {
+            Ok(()) => {
+                let _ = file.unlock();
+                Some(false)
+            }
+            Err(TryLockError::WouldBlock) => Some(true),
+            Err(TryLockError::Error(_)) => None,
+        }
+    }
+}
 
 impl Driver for SqliteDriver<'_> {
     fn dialect(&self) -> Dialect {
@@ -21,7 +80,7 @@ impl Driver for SqliteDriver<'_> {
         let mut results = Vec::with_capacity(statements.len());
         for (completed, sql) in statements.iter().enumerate() {
             let rows = self
-                .0
+                .conn
                 .prepare_cached(sql)
                 .and_then(|mut statement| rows(&mut statement));
             results.push(rows.map_err(|error| failure(error).after_statements(completed))?);
@@ -35,9 +94,9 @@ impl Driver for SqliteDriver<'_> {
         let mut markers = Vec::new();
         for piece in pieces {
             if !piece.marker {
-                self.0.execute_batch(&piece.sql)
+                self.conn.execute_batch(&piece.sql)
             } else {
-                self.0.prepare(&piece.sql).and_then(|mut statement| {
+                self.conn.prepare(&piece.sql).and_then(|mut statement| {
                     let rows = rows(&mut statement)?;
                     let now = Instant::now();
                     markers.push(Marker {
@@ -58,6 +117,17 @@ impl Driver for SqliteDriver<'_> {
 
     fn sleep(&mut self, pause: Duration) {
         thread::sleep(pause);
+    }
+
+    fn running(&mut self, request: Running) -> Option<bool> {
+        match request {
+            Running::Start => self.show_mark(),
+            // Closing the file releases its lock; the file stays, since
+            // removing it could race with a runner that just opened it.
+            Running::Stop => self.mark = None,
+            Running::Probe => return self.probe_mark(),
+        }
+        None
     }
 }
 

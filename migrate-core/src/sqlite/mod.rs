@@ -15,7 +15,10 @@ use rusqlite::Connection;
 
 use crate::engine::{Operation, Output};
 use crate::report::{Report, Status};
-use crate::{Error, Migration, Migrations, Resolution, Result, Rollback, Runner};
+use crate::{
+    Adoption, Error, Migration, Migrations, Resolution, Result, Rollback, Runner, Source,
+    Verification,
+};
 use driver::SqliteDriver;
 
 impl Migrations {
@@ -128,6 +131,59 @@ impl<'a> Runner<'a> {
             .map(drop)
     }
 
+    /// Records in migrate's history every migration that another tool
+    /// recorded as applied, so that a database that tool migrated
+    /// continues under migrate: from then on a run applies only what is
+    /// new. The tool's table is read as the tool reads it and left as it is.
+    ///
+    /// ```
+    /// # static MIGRATIONS: migrate_core::Migrations = migrate_core::embed_migrations!("migrations");
+    /// use migrate_core::Tool;
+    /// # use migrate_core::rusqlite::Connection;
+    ///
+    /// let mut conn = Connection::open_in_memory()?;
+    /// // The database as sqlx left it, having applied the first migration.
+    /// conn.execute_batch(
+    ///     "CREATE TABLE _sqlx_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL,
+    ///          installed_on TIMESTAMP NOT NULL DEFAULT CURRENT_TIMESTAMP, success BOOLEAN NOT NULL,
+    ///          checksum BLOB NOT NULL, execution_time BIGINT NOT NULL);
+    ///      INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time)
+    ///          VALUES (1, 'create users', TRUE, x'00', 1);",
+    /// )?;
+    /// # conn.execute_batch(MIGRATIONS.get(1).unwrap().up().sql())?;
+    /// let adoption = MIGRATIONS.runner().adopt(&mut conn, Tool::Sqlx)?;
+    /// assert_eq!(adoption.recorded().len(), 1);
+    /// let report = MIGRATIONS.run(&mut conn)?;
+    /// assert!(report.applied().iter().all(|applied| applied.version > 1));
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    ///
+    /// - It takes the migration lock, and writes every row in one
+    ///   transaction with the checksums of the current files: the other
+    ///   tool's checksums use other algorithms and cannot be compared.
+    /// - It is idempotent: what migrate's history already holds is left
+    ///   alone, so a service may adopt at every start-up, before [`run`](Runner::run).
+    /// - It refuses, writing nothing ([`Error::Adopt`]), when the tool's
+    ///   table records a failed or dirty migration, names a migration the
+    ///   folder does not have, or when migrate's history disagrees with it.
+    ///
+    /// [`Source::table`](crate::Source::table) names a renamed table.
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn adopt(&self, conn: &mut Connection, source: impl Into<Source>) -> Result<Adoption> {
+        self.perform_sqlite(conn, Operation::Adopt(source.into()))
+            .map(Output::into_adopted)
+    }
+
+    /// Checks a migrated SQLite database, changing nothing: `PRAGMA
+    /// integrity_check` and `PRAGMA foreign_key_check` (each violation by
+    /// table, rowid and parent table), and migrations the history records
+    /// as incomplete. See [`Verification`].
+    #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
+    pub fn verify(&self, conn: &Connection) -> Result<Verification> {
+        self.perform_sqlite(conn, Operation::Verify)
+            .map(Output::into_verified)
+    }
+
     /// Runs any [`Operation`] on a SQLite connection, as the methods above
     /// do: for a tool that dispatches commands, like the `migrate` command
     /// line. The runner's busy timeout applies to every statement; the
@@ -139,7 +195,7 @@ impl<'a> Runner<'a> {
             .map_err(|e| Error::database("reading the busy timeout", Box::new(e)))?;
         conn.busy_timeout(self.busy_timeout)
             .map_err(|e| Error::database("setting the busy timeout", Box::new(e)))?;
-        let result = self.perform(operation, &mut SqliteDriver(conn));
+        let result = self.perform(operation, &mut SqliteDriver::new(conn));
         let restored = conn
             .busy_timeout(Duration::from_millis(u64::try_from(previous).unwrap_or(0)))
             .map_err(|e| Error::database("restoring the busy timeout", Box::new(e)));

@@ -1,5 +1,7 @@
 //! The integration tests of migrate-core, in one binary.
 
+// Databases that other tools migrated, adopted.
+mod adopt;
 // The folder read at run time and the folder embedded at compile time agree.
 mod agreement;
 // Prisma, diesel and Flyway folders apply as they are.
@@ -10,3 +12,5 @@ mod sqlite;
 mod postgres;
 // Fleets of SQLite files and PostgreSQL schemas.
 mod fleet;
+// verify, verify_after, and the foreign key check after a rebuild.
+mod verify;

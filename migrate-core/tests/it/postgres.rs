@@ -1,6 +1,9 @@
 //! The PostgreSQL runner against a real server: one fresh database per test.
 
+mod crash;
+mod locks;
 mod round_trips;
+mod sessions;
 
 use std::time::{Duration, Instant};
 

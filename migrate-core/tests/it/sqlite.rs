@@ -1,3 +1,6 @@
+mod processes;
+mod sessions;
+
 use std::path::PathBuf;
 use std::time::Duration;
 

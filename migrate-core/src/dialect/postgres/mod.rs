@@ -2,7 +2,9 @@
 //! that a migration, its history row and the `COMMIT` travel in one message,
 //! and no named prepared statement is ever created.
 
+pub(crate) mod lease;
 pub(crate) mod lock;
+pub(crate) mod session;
 pub(crate) mod state;
 
 use migrate_format::history::{Dialect, TableName, quote_literal};

@@ -2,6 +2,7 @@
 //! history it keeps in memory. It reads only the few statements that change
 //! the history, by their first words, and nothing of the migrations' SQL.
 
+use std::collections::VecDeque;
 use std::time::Duration;
 
 use migrate_format::checksum;
@@ -9,7 +10,9 @@ use migrate_format::history::TableName;
 
 use crate::Migrations;
 use crate::dialect::sqlite::fingerprint;
-use crate::driver::{Dialect, Driver, Executed, Failure, FailureKind, Marker, Piece, Purpose, Row};
+use crate::driver::{
+    Dialect, Driver, Executed, Failure, FailureKind, Marker, Piece, Purpose, Row, Running,
+};
 use crate::history::{HistoryRow, Ledger};
 
 /// One history row.
@@ -48,6 +51,16 @@ impl Entry {
             ..Entry::of(migrations, version)
         }
     }
+
+    /// The same, started from a file whose checksum was `checksum`: the
+    /// binary's file was edited since.
+    pub(crate) fn unfinished_edited(version: i64, checksum: &str, done: i64) -> Entry {
+        Entry {
+            finished: false,
+            done: Some(done),
+            ..Entry::applied(version, checksum)
+        }
+    }
 }
 
 pub(crate) struct Recorder<'m> {
@@ -68,6 +81,8 @@ pub(crate) struct Recorder<'m> {
     batches: Vec<Vec<i64>>,
     reverted: Vec<Vec<i64>>,
     statements: Vec<String>,
+    /// The pieces of every batch, in order.
+    batch_sql: Vec<String>,
     progress: Vec<i64>,
     fail_after: Option<usize>,
     fail_statement: Option<usize>,
@@ -75,9 +90,46 @@ pub(crate) struct Recorder<'m> {
     free_after: usize,
     attempts: usize,
     locked: bool,
+    /// PostgreSQL: the advisory lock held is transaction-level, and ends with
+    /// the transaction.
+    transaction_lock: bool,
     rolled_back: bool,
     slept: Duration,
     sleeps: usize,
+    /// Another tool's history table, for an adoption; `None` when missing.
+    tool_rows: Option<Vec<Row>>,
+    adopt_statements: Vec<String>,
+    /// The answers to the checks, in order; `None` answers with an error.
+    verify_answers: VecDeque<Option<Vec<Vec<Row>>>>,
+    /// The requests about the mark of a running migration, each with the
+    /// number of actions logged before it.
+    marks: Vec<(Running, usize)>,
+    /// The answer to a probe of the mark.
+    probe: Option<bool>,
+    /// PostgreSQL: the server session's backend pid, the one that holds the
+    /// session lock, and whether a pooler in transaction mode moves the run
+    /// to another server session at every message outside a transaction.
+    pid: i32,
+    lock_pid: i32,
+    moving: bool,
+    /// The pooler starts moving the run after this many actions.
+    moving_after: usize,
+    actions: usize,
+    /// PostgreSQL: this server session holds the session lock for another
+    /// client of a pooler.
+    shared: bool,
+    /// What `version()` says; CockroachDB's advisory locks always succeed.
+    version: String,
+    /// The lease table exists, and its lease: owner, token, whether held.
+    lease_table: bool,
+    lease_owner: String,
+    lease_token: i64,
+    leased: bool,
+    /// Another runner takes the lease over at this guard (1-based).
+    steal_at_guard: Option<usize>,
+    guards: usize,
+    /// Every statement and piece, as sent.
+    sent: Vec<Vec<String>>,
 }
 
 impl<'m> Recorder<'m> {
@@ -96,6 +148,7 @@ impl<'m> Recorder<'m> {
             batches: Vec::new(),
             reverted: Vec::new(),
             statements: Vec::new(),
+            batch_sql: Vec::new(),
             progress: Vec::new(),
             fail_after: None,
             fail_statement: None,
@@ -103,10 +156,102 @@ impl<'m> Recorder<'m> {
             free_after: 0,
             attempts: 0,
             locked: false,
+            transaction_lock: false,
             rolled_back: false,
             slept: Duration::ZERO,
             sleeps: 0,
+            tool_rows: None,
+            adopt_statements: Vec::new(),
+            verify_answers: VecDeque::new(),
+            marks: Vec::new(),
+            probe: None,
+            pid: 100,
+            lock_pid: 0,
+            moving: false,
+            moving_after: 0,
+            actions: 0,
+            shared: false,
+            version: "PostgreSQL 15.6 (Debian 15.6-0+deb12u1)".to_owned(),
+            lease_table: false,
+            lease_owner: String::new(),
+            lease_token: 0,
+            leased: false,
+            steal_at_guard: None,
+            guards: 0,
+            sent: Vec::new(),
         }
+    }
+
+    /// PostgreSQL behind a pooler in transaction mode that hands every
+    /// message outside a transaction to another server session.
+    pub(crate) fn move_between_sessions(&mut self) {
+        self.moving = true;
+    }
+
+    /// The same, once this many actions have run on one server session.
+    pub(crate) fn move_between_sessions_after(&mut self, actions: usize) {
+        self.moving = true;
+        self.moving_after = actions;
+    }
+
+    /// PostgreSQL: the server session already holds the session lock, for
+    /// another client of a pooler.
+    pub(crate) fn share_session(&mut self) {
+        self.shared = true;
+    }
+
+    /// CockroachDB: `version()` says so, and advisory locks always succeed.
+    pub(crate) fn cockroach(&mut self) {
+        self.version = "CockroachDB CCL v23.2.0 (x86_64-pc-linux-gnu, built 2024/01/16)".to_owned();
+    }
+
+    /// The table strategy: another runner takes the lease over just before
+    /// the `n`th check of it.
+    pub(crate) fn steal_lease_at_guard(&mut self, n: usize) {
+        self.steal_at_guard = Some(n);
+    }
+
+    /// The lease's fencing token, and whether it is held.
+    pub(crate) fn lease(&self) -> (i64, bool) {
+        (self.lease_token, self.leased)
+    }
+
+    /// Every action's statements or pieces, as sent.
+    pub(crate) fn sent(&self) -> Vec<Vec<String>> {
+        self.sent.clone()
+    }
+
+    fn is_cockroach(&self) -> bool {
+        self.version.starts_with("CockroachDB")
+    }
+
+    /// The server session of the next message: another one when a pooler
+    /// moves the run and no transaction pins it.
+    fn next_session(&mut self) {
+        self.actions += 1;
+        if self.moving && self.actions > self.moving_after && !self.in_transaction() {
+            self.pid += 1;
+        }
+    }
+
+    /// Another tool's history table holds these rows, as its read selects them.
+    pub(crate) fn set_tool_rows(&mut self, rows: &[&[&str]]) {
+        self.tool_rows = Some(
+            rows.iter()
+                .map(|row| row.iter().map(|v| Some((*v).to_owned())).collect())
+                .collect(),
+        );
+    }
+
+    /// The statements that read another tool's table.
+    pub(crate) fn adopt_statements(&self) -> Vec<String> {
+        self.adopt_statements.clone()
+    }
+
+    /// The next check answers these results, one per statement, or fails
+    /// as a corrupt database does (`None`).
+    pub(crate) fn answer_check(&mut self, results: Option<Vec<Vec<Row>>>) {
+        self.verify_answers.push_back(results);
     }
 
     /// A database with this history, and a companion with no fingerprint.
@@ -139,6 +284,15 @@ impl<'m> Recorder<'m> {
         self.free_after = attempts;
     }
 
+    /// What a probe of the mark of a running migration answers.
+    pub(crate) fn probe_answers(&mut self, answer: Option<bool>) {
+        self.probe = answer;
+    }
+
+    pub(crate) fn marks(&self) -> Vec<(Running, usize)> {
+        self.marks.clone()
+    }
+
     pub(crate) fn clear_log(&mut self) {
         self.log.clear();
     }
@@ -157,6 +311,10 @@ impl<'m> Recorder<'m> {
 
     pub(crate) fn statements(&self) -> Vec<String> {
         self.statements.clone()
+    }
+
+    pub(crate) fn batch_sql(&self) -> Vec<String> {
+        self.batch_sql.clone()
     }
 
     pub(crate) fn progress_records(&self) -> Vec<i64> {
@@ -263,9 +421,7 @@ impl<'m> Recorder<'m> {
         if let Some(pragmas) = self.staged_pragmas.take() {
             self.pragmas = pragmas;
         }
-        if self.dialect == Dialect::Sqlite {
-            self.locked = false;
-        }
+        self.end_transaction();
     }
 
     fn rollback(&mut self) {
@@ -273,9 +429,125 @@ impl<'m> Recorder<'m> {
         self.staged_fingerprint = None;
         self.staged_pragmas = None;
         self.rolled_back = true;
-        if self.dialect == Dialect::Sqlite {
+        self.end_transaction();
+    }
+
+    fn end_transaction(&mut self) {
+        if self.dialect == Dialect::Sqlite || self.transaction_lock {
             self.locked = false;
+            self.transaction_lock = false;
         }
+    }
+
+    /// An advisory lock attempt: `BEGIN`, then the attempt, and for the
+    /// transaction strategy's second lock the reads under it.
+    fn advisory_attempt(&mut self, statements: &[String]) -> Result<Vec<Vec<Row>>, Failure> {
+        let attempt = &statements[1];
+        let level_transaction = attempt.contains("pg_try_advisory_xact_lock");
+        self.begin();
+        self.attempts += 1;
+        let free = self.is_cockroach() || (self.attempts > self.free_after && !self.locked);
+        let taken = match (self.shared && !level_transaction, free) {
+            (true, _) => None,
+            (false, true) => Some("t".to_owned()),
+            (false, false) => Some("f".to_owned()),
+        };
+        if taken.as_deref() == Some("t") && !self.is_cockroach() {
+            self.locked = true;
+            self.transaction_lock = level_transaction;
+            self.lock_pid = self.pid;
+        }
+        let pid = Some(self.pid.to_string());
+        let row = match attempt.starts_with("SELECT k.key") {
+            true => vec![
+                Some("42".to_owned()),
+                taken,
+                Some("public".to_owned()),
+                pid,
+                Some(self.version.clone()),
+            ],
+            false => vec![taken, pid],
+        };
+        let mut results = vec![Vec::new(), vec![row]];
+        if statements.len() == 4 {
+            results.push(vec![self.stored_row()]);
+            results.push(self.rows());
+        }
+        Ok(results)
+    }
+
+    fn stored_row(&self) -> Row {
+        vec![
+            self.stored_fingerprint.clone(),
+            Some("1".to_owned()),
+            Some("1".to_owned()),
+        ]
+    }
+
+    /// An attempt to take the lease, after creating its table if asked.
+    fn take_lease(&mut self, statements: &[String]) -> Result<Vec<Vec<Row>>, Failure> {
+        let (take, creates) = statements.split_last().expect("a statement");
+        if creates
+            .iter()
+            .any(|s| s.starts_with("CREATE TABLE IF NOT EXISTS"))
+        {
+            self.lease_table = true;
+        }
+        if !self.lease_table {
+            return Err(Recorder::missing().after_statements(creates.len()));
+        }
+        self.attempts += 1;
+        let prior = (!self.lease_owner.is_empty()).then(|| self.lease_owner.clone());
+        let free = self.attempts > self.free_after && !self.leased;
+        let token = free.then(|| {
+            self.lease_token += 1;
+            self.leased = true;
+            self.lease_owner = between(take, "SET owner = '", "'").to_owned();
+            self.lease_token.to_string()
+        });
+        let row = vec![
+            token,
+            Some(prior.unwrap_or_else(|| "other-host:7:0badcafe".to_owned())),
+            Some("4242".to_owned()),
+            Some("other runner".to_owned()),
+            None,
+            Some("2026-12-01T00:05:00.000Z".to_owned()),
+            Some("public".to_owned()),
+            Some("public".to_owned()),
+        ];
+        let mut results: Vec<Vec<Row>> = creates.iter().map(|_| Vec::new()).collect();
+        results.push(vec![row]);
+        Ok(results)
+    }
+
+    /// The check of the lease at the start of a write: fails once another
+    /// runner took it over.
+    fn guard(&mut self, sql: &str) -> Result<(), Failure> {
+        self.guards += 1;
+        if self.steal_at_guard == Some(self.guards) {
+            self.lease_token += 1;
+            self.lease_owner = "thief:1:00000000".to_owned();
+        }
+        let owner = between(sql, "owner = '", "'");
+        let token: i64 = number_after(sql, "token = ");
+        match owner == self.lease_owner && token == self.lease_token {
+            true => Ok(()),
+            false => Err(Failure::new(
+                FailureKind::Other,
+                "migrate: this runner no longer holds the migration lease",
+            )),
+        }
+    }
+
+    /// The release of the lease: a row when it was still this runner's.
+    fn release_lease(&mut self, sql: &str) -> Vec<Row> {
+        let owner = between(sql, "owner = '", "'");
+        let token: i64 = number_after(sql, "token = ");
+        if owner == self.lease_owner && token == self.lease_token {
+            self.leased = false;
+            return vec![vec![Some(token.to_string())]];
+        }
+        Vec::new()
     }
 
     /// Applies a change to the open transaction, or commits it at once.
@@ -303,36 +575,57 @@ impl<'m> Recorder<'m> {
             ];
             return Ok(vec![Vec::new(), Vec::new(), vec![clock], self.rows()]);
         }
-        let first = &statements[0];
-        if first.starts_with("SELECT k.key") || first.starts_with("SELECT pg_try_advisory_lock") {
-            self.attempts += 1;
-            self.locked = self.attempts > self.free_after;
-            let taken = Some(if self.locked { "t" } else { "f" }.to_owned());
-            let row = match first.starts_with("SELECT k.key") {
-                true => vec![Some("42".to_owned()), taken, Some("public".to_owned())],
-                false => vec![taken],
-            };
-            return Ok(vec![vec![row]]);
+        if statements
+            .last()
+            .is_some_and(|last| last.starts_with("WITH prior AS"))
+        {
+            return self.take_lease(statements);
         }
+        if statements == ["ROLLBACK"] {
+            // An attempt that did not take the lock gives up its transaction.
+            self.staged = None;
+            self.end_transaction();
+            return Ok(vec![Vec::new()]);
+        }
+        if statements[0] == "BEGIN" {
+            return self.advisory_attempt(statements);
+        }
+        self.read_under_lock(statements)
+    }
+
+    /// The reads under a lock, after creating what is missing, with the
+    /// savepoint and transaction statements around them.
+    fn read_under_lock(&mut self, statements: &[String]) -> Result<Vec<Vec<Row>>, Failure> {
         let mut results = Vec::new();
-        for statement in &statements[..statements.len() - 2] {
-            if statement.starts_with("CREATE TABLE") {
-                self.history.get_or_insert_with(Vec::new);
-            } else if statement.starts_with("DO $migrate$") && self.history.is_some() {
-                self.companion = true;
-            }
-            results.push(Vec::new());
+        for statement in statements {
+            let rows = match statement.as_str() {
+                "COMMIT" => {
+                    self.commit();
+                    Vec::new()
+                }
+                "BEGIN" => {
+                    self.begin();
+                    Vec::new()
+                }
+                create if create.starts_with("CREATE TABLE") => {
+                    self.history.get_or_insert_with(Vec::new);
+                    Vec::new()
+                }
+                companion if companion.starts_with("DO $migrate$") => {
+                    self.companion |= self.history.is_some();
+                    Vec::new()
+                }
+                read if read.starts_with("SELECT fingerprint") => {
+                    if self.history.is_none() || !self.companion {
+                        return Err(Recorder::missing().after_statements(results.len()));
+                    }
+                    vec![self.stored_row()]
+                }
+                read if read.starts_with("SELECT version") => self.rows(),
+                _ => Vec::new(),
+            };
+            results.push(rows);
         }
-        if self.history.is_none() || !self.companion {
-            return Err(Recorder::missing().after_statements(results.len()));
-        }
-        let stored = vec![
-            self.stored_fingerprint.clone(),
-            Some("1".to_owned()),
-            Some("1".to_owned()),
-        ];
-        results.push(vec![stored]);
-        results.push(self.rows());
         Ok(results)
     }
 
@@ -361,6 +654,8 @@ impl<'m> Recorder<'m> {
     fn plain(&mut self, sql: &str) {
         if sql == "BEGIN" || sql == "BEGIN IMMEDIATE" {
             self.begin();
+        } else if sql.starts_with("DO $migrate$") {
+            self.companion = true;
         } else if sql == "COMMIT" {
             self.commit();
         } else if let Some(value) = sql.strip_prefix("PRAGMA user_version = ") {
@@ -410,6 +705,8 @@ impl Driver for Recorder<'_> {
 
     fn query(&mut self, purpose: Purpose, statements: &[String]) -> Result<Vec<Vec<Row>>, Failure> {
         self.log.push(purpose);
+        self.sent.push(statements.to_vec());
+        self.next_session();
         match purpose {
             Purpose::ReadFingerprint => match self.dialect {
                 Dialect::Sqlite => Ok(vec![vec![vec![Some(self.pragmas.0.to_string())]]]),
@@ -426,12 +723,35 @@ impl Driver for Recorder<'_> {
             Purpose::ReadHistory if self.history.is_none() => Err(Recorder::missing()),
             Purpose::ReadHistory => {
                 let mut results = vec![self.rows()];
-                if statements.len() == 2 {
-                    results.push(vec![vec![Some(self.pragmas.1.to_string())]]);
+                match statements.get(1).map(String::as_str) {
+                    Some("SELECT pg_backend_pid()") => {
+                        results.push(vec![vec![Some(self.pid.to_string())]]);
+                    }
+                    Some(_) => results.push(vec![vec![Some(self.pragmas.1.to_string())]]),
+                    None => {}
                 }
                 Ok(results)
             }
             Purpose::Lock => self.lock(statements),
+            Purpose::Adopt => {
+                self.adopt_statements.extend(statements.iter().cloned());
+                match &self.tool_rows {
+                    Some(rows) => Ok(vec![rows.clone()]),
+                    None => Err(Recorder::missing()),
+                }
+            }
+            Purpose::Verify => match self.verify_answers.pop_front() {
+                Some(Some(results)) => Ok(results),
+                Some(None) => Err(Failure::new(
+                    FailureKind::Other,
+                    "database disk image is malformed",
+                )),
+                None => Ok(statements.iter().map(|_| Vec::new()).collect()),
+            },
+            Purpose::Settings if statements[0].starts_with("SELECT (SELECT") => {
+                let settings = migrate_format::session::SQLITE_SETTINGS.len();
+                Ok(vec![vec![vec![Some("0".to_owned()); settings]]])
+            }
             Purpose::LockHolder => Ok(vec![vec![vec![
                 Some("4242".to_owned()),
                 Some("other runner".to_owned()),
@@ -440,25 +760,49 @@ impl Driver for Recorder<'_> {
                 Some("2026-12-01T00:00:00.000Z".to_owned()),
             ]]]),
             _ => {
+                let mut results = Vec::new();
                 for statement in statements {
+                    let mut rows = Vec::new();
                     match statement.as_str() {
                         "ROLLBACK" => self.rollback(),
                         "COMMIT" => self.commit(),
                         unlock if unlock.starts_with("SELECT pg_advisory_unlock") => {
-                            self.locked = false
+                            let held = self.locked && self.pid == self.lock_pid;
+                            if held {
+                                self.locked = false;
+                            }
+                            let held = if held { "t" } else { "f" };
+                            rows.push(vec![Some(held.to_owned()), Some(self.pid.to_string())]);
+                        }
+                        release if release.ends_with("RETURNING token") => {
+                            rows = self.release_lease(release);
                         }
                         _ => {}
                     }
+                    results.push(rows);
                 }
-                Ok(statements.iter().map(|_| Vec::new()).collect())
+                Ok(results)
             }
         }
     }
 
     fn execute(&mut self, purpose: Purpose, pieces: &[Piece]) -> Result<Executed, Failure> {
         self.log.push(purpose);
+        self.sent
+            .push(pieces.iter().map(|piece| piece.sql.clone()).collect());
+        self.next_session();
         let mut markers = Vec::new();
+        if purpose == Purpose::Batch {
+            self.batch_sql
+                .extend(pieces.iter().map(|piece| piece.sql.clone()));
+        }
         for piece in pieces {
+            if piece.sql.starts_with("DO $migrate$") && piece.sql.contains("_lock") {
+                if let Err(failure) = self.guard(&piece.sql) {
+                    return Err(failure.after_markers(markers));
+                }
+                continue;
+            }
             if purpose == Purpose::Statement {
                 self.statements.push(piece.sql.clone());
                 if self.fail_statement == Some(self.statements.len()) {
@@ -501,6 +845,11 @@ impl Driver for Recorder<'_> {
         self.slept += pause;
         self.sleeps += 1;
     }
+
+    fn running(&mut self, request: Running) -> Option<bool> {
+        self.marks.push((request, self.log.len()));
+        (request == Running::Probe).then_some(self.probe).flatten()
+    }
 }
 
 fn row_of(entry: &Entry) -> HistoryRow {
@@ -524,6 +873,12 @@ fn update(history: &mut [Entry], version: i64, change: impl FnOnce(&mut Entry)) 
     if let Some(entry) = history.iter_mut().find(|e| e.version == version) {
         change(entry);
     }
+}
+
+/// The text between `start` and the next `end` in `sql`.
+fn between<'s>(sql: &'s str, start: &str, end: &str) -> &'s str {
+    let rest = &sql[sql.find(start).expect("the start") + start.len()..];
+    &rest[..rest.find(end).expect("the end")]
 }
 
 /// The integer right after `prefix` in `sql`.

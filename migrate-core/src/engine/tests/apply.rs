@@ -1,76 +1,13 @@
-//! The engine's decisions and the order of its actions, on a driver that
-//! records what it is asked and answers from a history it keeps in memory.
-//! No database is involved: these are tables of cases over the protocol
-//! that the real drivers perform (their own tests run it on SQLite files and
-//! a PostgreSQL server).
+//! Applying: the order of the actions, the batches, the checks before the
+//! lock, the lock itself, and what a failure leaves behind.
 
 use std::time::Duration;
 
-use super::Output;
-use crate::driver::{Dialect, Driver, Executed, Failure, FailureKind, Marker, Piece, Purpose, Row};
-use crate::{
-    Error, Irreversibility, Migration, Migrations, Operation, Progress, Resolution, Rollback,
-    Runner, Script, TransactionMode,
-};
-
-mod recorder;
-
-use recorder::{Entry, Recorder};
-
-/// A folder of migrations, as `(file name, SQL)`.
-fn migrations(files: &[(&str, &str)]) -> (tempfile::TempDir, Migrations) {
-    let dir = tempfile::tempdir().expect("a temporary folder");
-    for (name, sql) in files {
-        std::fs::write(dir.path().join(name), sql).expect("a migration file");
-    }
-    let migrations = Migrations::from_folder(dir.path()).expect("a valid folder");
-    (dir, migrations)
-}
-
-/// Four transactional migrations.
-fn four() -> (tempfile::TempDir, Migrations) {
-    migrations(&[
-        ("1_a.up.sql", "CREATE TABLE a (id INT);"),
-        ("1_a.down.sql", "DROP TABLE a;"),
-        ("2_b.up.sql", "CREATE TABLE b (id INT);"),
-        ("2_b.down.sql", "DROP TABLE b;"),
-        ("3_c.sql", "CREATE TABLE c (id INT);"),
-        ("4_d.up.sql", "CREATE TABLE d (id INT);"),
-        ("4_d.down.sql", "DROP TABLE d;"),
-    ])
-}
-
-/// Two transactional migrations around a `no-transaction` one of three
-/// statements.
-fn with_no_transaction() -> (tempfile::TempDir, Migrations) {
-    migrations(&[
-        ("1_a.sql", "CREATE TABLE a (id INT);"),
-        (
-            "2_index.sql",
-            "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY a_id ON a (id);\nVACUUM;\nANALYZE a;",
-        ),
-        ("3_c.sql", "CREATE TABLE c (id INT);"),
-    ])
-}
-
-fn perform<'m>(
-    runner: &Runner<'m>,
-    recorder: &mut Recorder<'_>,
-    operation: Operation,
-) -> crate::Result<Output<'m>> {
-    runner.perform(operation, recorder)
-}
-
-fn applied(output: crate::Result<Output<'_>>) -> Vec<i64> {
-    match output.expect("the operation succeeds") {
-        Output::Report(report) => report.migrations().iter().map(|m| m.version).collect(),
-        other => panic!("expected a report, got {other:?}"),
-    }
-}
-
-const BOTH: [Dialect; 2] = [Dialect::Sqlite, Dialect::Postgres];
-
-// --- Applying ---
+use super::recorder::{Entry, Recorder};
+use super::{BOTH, applied, four, migrations, perform, with_no_transaction};
+use crate::driver::{Dialect, Purpose, Running};
+use crate::engine::Output;
+use crate::{Error, Migration, Migrations, Operation, Progress, Rollback, Script, TransactionMode};
 
 #[test]
 fn a_new_database_gets_every_migration_in_one_batch() {
@@ -144,6 +81,75 @@ fn a_no_transaction_migration_splits_the_batch_and_records_its_progress() {
         assert_eq!(recorder.progress_records(), [1, 2], "{dialect:?}");
         assert_eq!(recorder.finished(), [1, 2, 3], "{dialect:?}");
     }
+}
+
+#[test]
+fn settings_a_migration_changes_are_put_back_after_it_in_the_same_batch() {
+    let (_dir, folder) = migrations(&[
+        ("1_a.sql", "SET search_path = s3;\nCREATE TABLE a (id INT);"),
+        ("2_b.sql", "CREATE TABLE b (id INT);"),
+        (
+            "3_c.sql",
+            "PRAGMA recursive_triggers = 1;\nCREATE TABLE c (id INT);",
+        ),
+    ]);
+    let mut recorder = Recorder::new(Dialect::Postgres, &folder);
+    perform(&folder.runner(), &mut recorder, Operation::Apply).unwrap();
+    assert_eq!(
+        recorder.batches(),
+        [vec![1, 2, 3]],
+        "one batch, one message"
+    );
+    let batch = recorder.batch_sql();
+    let save = batch
+        .iter()
+        .position(|sql| {
+            sql.contains("set_config('migrate.saved_1', coalesce(current_setting('search_path'")
+        })
+        .expect("saved");
+    let script = batch
+        .iter()
+        .position(|sql| sql.starts_with("SET search_path"))
+        .expect("script");
+    let restore = batch
+        .iter()
+        .position(|sql| {
+            sql.contains("set_config('search_path', current_setting('migrate.saved_1'), false)")
+        })
+        .expect("restored");
+    let marker = batch
+        .iter()
+        .position(|sql| sql.starts_with("INSERT INTO") && sql.contains("VALUES (1,"))
+        .expect("marker");
+    assert!(
+        save < script && script < restore && restore < marker,
+        "{batch:#?}"
+    );
+    assert_eq!(
+        batch
+            .iter()
+            .filter(|sql| sql.contains("migrate.saved"))
+            .count(),
+        2,
+        "only around migration 1"
+    );
+
+    let mut recorder = Recorder::new(Dialect::Sqlite, &folder);
+    perform(&folder.runner(), &mut recorder, Operation::Apply).unwrap();
+    assert!(
+        recorder.purposes().contains(&Purpose::Settings),
+        "read before the batch"
+    );
+    let batch = recorder.batch_sql();
+    let script = batch
+        .iter()
+        .position(|sql| sql.starts_with("PRAGMA recursive_triggers = 1"))
+        .expect("script");
+    assert_eq!(
+        batch[script + 1],
+        "PRAGMA recursive_triggers = 0;",
+        "{batch:#?}"
+    );
 }
 
 #[test]
@@ -300,6 +306,79 @@ fn an_incomplete_migration_is_never_rerun() {
 }
 
 #[test]
+fn an_incomplete_migration_names_the_statement_in_doubt() {
+    let (_dir, folder) = with_no_transaction();
+    let mut recorder = Recorder::new(Dialect::Postgres, &folder);
+    recorder.set_history(&[Entry::of(&folder, 1), Entry::unfinished(&folder, 2, 1)]);
+    let error = perform(&folder.runner(), &mut recorder, Operation::Apply).unwrap_err();
+    let message = error.to_string();
+    assert!(
+        message.contains(
+            "statement 1 completed, and statement 2, if there is one, was started and may or may not have completed"
+        ),
+        "{message}"
+    );
+    let Output::Status(status) =
+        perform(&folder.runner(), &mut recorder, Operation::Status).unwrap()
+    else {
+        panic!("status");
+    };
+    assert_eq!(
+        status.entries()[1].state.to_string(),
+        "incomplete: 1 statement completed, the next may or may not have"
+    );
+}
+
+#[test]
+fn an_incomplete_migration_whose_file_was_fixed_is_reported_incomplete_not_drifted() {
+    let (_dir, folder) = with_no_transaction();
+    for dialect in BOTH {
+        let mut recorder = Recorder::new(dialect, &folder);
+        recorder.set_history(&[
+            Entry::of(&folder, 1),
+            Entry::unfinished_edited(2, "the file before its fix", 1),
+        ]);
+        let runner = folder.runner().busy_timeout(Duration::ZERO);
+        let error = perform(&runner, &mut recorder, Operation::Apply).unwrap_err();
+        assert!(
+            matches!(
+                error,
+                Error::Incomplete {
+                    version: 2,
+                    statements_done: 1,
+                    edited: true,
+                    ..
+                }
+            ),
+            "{dialect:?}: {error}"
+        );
+        assert!(
+            error
+                .to_string()
+                .contains("`--as rolled-back` lets the next run apply the edited file"),
+            "{error}"
+        );
+        let rollback = perform(&runner, &mut recorder, Operation::Rollback(Rollback::To(0)));
+        assert!(
+            matches!(rollback, Err(Error::Incomplete { edited: true, .. })),
+            "{dialect:?}: {rollback:?}"
+        );
+        let Output::Status(status) = perform(&runner, &mut recorder, Operation::Status).unwrap()
+        else {
+            panic!("status");
+        };
+        assert!(
+            matches!(
+                status.entries()[1].state,
+                crate::State::Incomplete { statements_done: 1 }
+            ),
+            "{dialect:?}"
+        );
+        assert!(recorder.statements().is_empty());
+    }
+}
+
+#[test]
 fn under_sqlite_s_lock_an_incomplete_migration_is_awaited_up_to_the_busy_timeout() {
     let (_dir, folder) = with_no_transaction();
     let mut recorder = Recorder::new(Dialect::Sqlite, &folder);
@@ -312,6 +391,63 @@ fn under_sqlite_s_lock_an_incomplete_migration_is_awaited_up_to_the_busy_timeout
     );
     assert_eq!(recorder.slept(), Duration::from_millis(100));
     assert!(!recorder.locked());
+}
+
+#[test]
+fn under_sqlite_s_lock_an_incomplete_migration_that_no_runner_runs_is_reported_at_once() {
+    let (_dir, folder) = with_no_transaction();
+    for (probe, waits) in [(Some(false), false), (Some(true), true), (None, true)] {
+        let mut recorder = Recorder::new(Dialect::Sqlite, &folder);
+        recorder.set_history(&[Entry::of(&folder, 1), Entry::unfinished(&folder, 2, 1)]);
+        recorder.probe_answers(probe);
+        let runner = folder.runner().busy_timeout(Duration::from_millis(100));
+        let error = perform(&runner, &mut recorder, Operation::Apply).unwrap_err();
+        assert!(
+            matches!(error, Error::Incomplete { version: 2, .. }),
+            "{error}"
+        );
+        let slept = recorder.slept();
+        assert_eq!(slept > Duration::ZERO, waits, "{probe:?}: slept {slept:?}");
+        assert!(!recorder.locked());
+    }
+}
+
+#[test]
+fn a_sqlite_no_transaction_migration_shows_the_mark_while_its_row_is_unfinished() {
+    let (_dir, folder) = with_no_transaction();
+    for fail in [None, Some(2)] {
+        let mut recorder = Recorder::new(Dialect::Sqlite, &folder);
+        if let Some(statement) = fail {
+            recorder.fail_statement(statement);
+        }
+        let _ = perform(&folder.runner(), &mut recorder, Operation::Apply);
+        let marks = recorder.marks();
+        let [(Running::Start, start), (Running::Stop, stop)] = marks[..] else {
+            panic!("{fail:?}: {marks:?}");
+        };
+        let first_statement = recorder
+            .purposes()
+            .iter()
+            .position(|p| *p == Purpose::Statement)
+            .expect("a statement");
+        // Shown before the unfinished row's record, the action before the
+        // first statement; withdrawn after the migration's last action.
+        assert_eq!(recorder.purposes()[first_statement - 1], Purpose::Record);
+        assert!(start < first_statement, "{fail:?}: {marks:?}");
+        let last_statement = recorder
+            .purposes()
+            .iter()
+            .rposition(|p| *p == Purpose::Statement)
+            .expect("a statement");
+        let after = match fail {
+            None => last_statement + 2,
+            Some(_) => last_statement + 1,
+        };
+        assert_eq!(stop, after, "{fail:?}: {marks:?}");
+    }
+    let mut recorder = Recorder::new(Dialect::Postgres, &folder);
+    perform(&folder.runner(), &mut recorder, Operation::Apply).unwrap();
+    assert!(recorder.marks().is_empty(), "PostgreSQL's lock covers it");
 }
 
 #[test]
@@ -476,307 +612,4 @@ fn a_driver_that_loses_markers_is_caught() {
     recorder.drop_markers();
     let error = perform(&four.runner(), &mut recorder, Operation::Apply).unwrap_err();
     assert!(matches!(error, Error::UnexpectedAnswer { .. }), "{error}");
-}
-
-// --- Reading ---
-
-#[test]
-fn pending_and_status_read_without_the_lock() {
-    let (_dir, four) = four();
-    for dialect in BOTH {
-        let mut recorder = Recorder::new(dialect, &four);
-        recorder.set_history(&[Entry::of(&four, 1)]);
-        let runner = four.runner();
-        let Output::Pending(pending) = perform(&runner, &mut recorder, Operation::Pending).unwrap()
-        else {
-            panic!("pending");
-        };
-        assert_eq!(
-            pending.iter().map(|m| m.version()).collect::<Vec<_>>(),
-            [2, 3, 4]
-        );
-        let Output::Status(status) = perform(&runner, &mut recorder, Operation::Status).unwrap()
-        else {
-            panic!("status");
-        };
-        assert_eq!(status.pending().count(), 3);
-        assert_eq!(
-            recorder.purposes(),
-            [Purpose::ReadHistory, Purpose::ReadHistory]
-        );
-    }
-}
-
-// --- Rolling back ---
-
-#[test]
-fn rollback_reverts_newest_first_in_one_batch() {
-    let (_dir, four) = four();
-    for dialect in BOTH {
-        let mut recorder = Recorder::new(dialect, &four);
-        recorder.set_history(&[Entry::of(&four, 1), Entry::of(&four, 2)]);
-        let reverted = applied(perform(
-            &four.runner(),
-            &mut recorder,
-            Operation::Rollback(Rollback::To(0)),
-        ));
-        assert_eq!(reverted, [2, 1]);
-        assert_eq!(recorder.reverted_batches(), [vec![2, 1]], "{dialect:?}");
-        assert!(recorder.finished().is_empty());
-        assert!(recorder.fingerprint_is_current(), "{dialect:?}");
-    }
-}
-
-#[test]
-fn rollback_per_migration_commits_each_revert() {
-    let (_dir, four) = four();
-    let mut recorder = Recorder::new(Dialect::Sqlite, &four);
-    recorder.set_history(&[Entry::of(&four, 1), Entry::of(&four, 2)]);
-    let runner = four
-        .runner()
-        .transaction_mode(TransactionMode::PerMigration);
-    applied(perform(
-        &runner,
-        &mut recorder,
-        Operation::Rollback(Rollback::Steps(2)),
-    ));
-    assert_eq!(recorder.reverted_batches(), [vec![2], vec![1]]);
-}
-
-#[test]
-fn rollback_through_an_irreversible_migration_reverts_nothing() {
-    let (_dir, four) = four();
-    for dialect in BOTH {
-        let mut recorder = Recorder::new(dialect, &four);
-        let history: Vec<Entry> = (1..=4).map(|v| Entry::of(&four, v)).collect();
-        recorder.set_history(&history);
-        let error = perform(
-            &four.runner(),
-            &mut recorder,
-            Operation::Rollback(Rollback::To(2)),
-        )
-        .unwrap_err();
-        assert!(
-            matches!(
-                error,
-                Error::Irreversible {
-                    version: 3,
-                    reason: Irreversibility::NoDownScript,
-                    ..
-                }
-            ),
-            "{error}"
-        );
-        assert!(recorder.reverted_batches().is_empty());
-        assert_eq!(recorder.finished(), [1, 2, 3, 4]);
-        assert!(!recorder.locked());
-    }
-}
-
-#[test]
-fn rollback_of_a_migration_missing_from_the_binary_is_refused() {
-    let (_dir, four) = four();
-    let mut recorder = Recorder::new(Dialect::Postgres, &four);
-    recorder.set_history(&[Entry::of(&four, 1), Entry::applied(9, "newer")]);
-    let error = perform(
-        &four.runner(),
-        &mut recorder,
-        Operation::Rollback(Rollback::Steps(1)),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(
-            error,
-            Error::Irreversible {
-                version: 9,
-                reason: Irreversibility::MissingFromBinary,
-                ..
-            }
-        ),
-        "{error}"
-    );
-}
-
-#[test]
-fn a_no_transaction_down_script_runs_statement_by_statement() {
-    let (_dir, folder) = migrations(&[
-        ("1_a.up.sql", "CREATE TABLE a (id INT);"),
-        ("1_a.down.sql", "DROP TABLE a;"),
-        (
-            "2_index.up.sql",
-            "-- migrate:no-transaction\nCREATE INDEX CONCURRENTLY i ON a (id);",
-        ),
-        (
-            "2_index.down.sql",
-            "-- migrate:no-transaction\nDROP INDEX CONCURRENTLY i;\nVACUUM;",
-        ),
-    ]);
-    for dialect in BOTH {
-        let mut recorder = Recorder::new(dialect, &folder);
-        recorder.set_history(&[Entry::of(&folder, 1), Entry::of(&folder, 2)]);
-        let reverted = applied(perform(
-            &folder.runner(),
-            &mut recorder,
-            Operation::Rollback(Rollback::To(0)),
-        ));
-        assert_eq!(reverted, [2, 1]);
-        assert_eq!(recorder.statements().len(), 2, "{dialect:?}");
-        assert_eq!(recorder.reverted_batches(), [vec![1]], "{dialect:?}");
-        assert!(recorder.finished().is_empty(), "{dialect:?}");
-    }
-}
-
-// --- Baseline, repair, resolve ---
-
-#[test]
-fn baseline_records_only_what_is_not_applied() {
-    let (_dir, four) = four();
-    for dialect in BOTH {
-        let mut recorder = Recorder::new(dialect, &four);
-        recorder.set_history(&[Entry::of(&four, 1)]);
-        let recorded = applied(perform(
-            &four.runner(),
-            &mut recorder,
-            Operation::Baseline(3),
-        ));
-        assert_eq!(recorded, [2, 3]);
-        assert_eq!(recorder.finished(), [1, 2, 3]);
-        assert!(recorder.batches().is_empty(), "nothing ran");
-        assert!(recorder.fingerprint_is_current(), "{dialect:?}");
-    }
-}
-
-#[test]
-fn baseline_of_an_unknown_version_is_refused() {
-    let (_dir, four) = four();
-    let mut recorder = Recorder::new(Dialect::Sqlite, &four);
-    let error = perform(&four.runner(), &mut recorder, Operation::Baseline(7)).unwrap_err();
-    assert!(
-        matches!(error, Error::UnknownVersion { version: 7 }),
-        "{error}"
-    );
-    assert!(!recorder.locked());
-}
-
-#[test]
-fn repair_restamps_a_drifted_migration_once() {
-    let (_dir, four) = four();
-    for dialect in BOTH {
-        let mut recorder = Recorder::new(dialect, &four);
-        recorder.set_history(&[Entry::applied(1, "edited")]);
-        let changed = |output| matches!(output, Ok(Output::Repaired(true)));
-        assert!(changed(perform(
-            &four.runner(),
-            &mut recorder,
-            Operation::Repair(1)
-        )));
-        assert!(!changed(perform(
-            &four.runner(),
-            &mut recorder,
-            Operation::Repair(1)
-        )));
-        assert_eq!(
-            recorder.checksum_of(1),
-            Some(four.get(1).unwrap().checksum_hex())
-        );
-        assert!(recorder.fingerprint_is_current(), "{dialect:?}");
-    }
-}
-
-#[test]
-fn repair_of_what_is_not_applied_is_refused() {
-    let (_dir, four) = four();
-    let mut recorder = Recorder::new(Dialect::Postgres, &four);
-    let error = perform(&four.runner(), &mut recorder, Operation::Repair(2)).unwrap_err();
-    assert!(matches!(error, Error::NotApplied { version: 2 }), "{error}");
-}
-
-#[test]
-fn resolve_settles_a_failed_no_transaction_migration_either_way() {
-    let (_dir, folder) = with_no_transaction();
-    for dialect in BOTH {
-        for (resolution, finished) in [
-            (Resolution::Completed, vec![1, 2]),
-            (Resolution::RolledBack, vec![1]),
-        ] {
-            let mut recorder = Recorder::new(dialect, &folder);
-            recorder.set_history(&[Entry::of(&folder, 1), Entry::unfinished(&folder, 2, 1)]);
-            let output = perform(
-                &folder.runner(),
-                &mut recorder,
-                Operation::Resolve(2, resolution),
-            );
-            assert!(matches!(output, Ok(Output::Resolved)), "{output:?}");
-            assert_eq!(recorder.finished(), finished, "{dialect:?} {resolution:?}");
-            assert!(recorder.unfinished().is_empty());
-            assert!(
-                recorder.fingerprint_is_current(),
-                "{dialect:?} {resolution:?}"
-            );
-        }
-    }
-}
-
-#[test]
-fn resolve_of_a_finished_migration_is_refused() {
-    let (_dir, folder) = with_no_transaction();
-    let mut recorder = Recorder::new(Dialect::Sqlite, &folder);
-    recorder.set_history(&[Entry::of(&folder, 1)]);
-    let error = perform(
-        &folder.runner(),
-        &mut recorder,
-        Operation::Resolve(1, Resolution::Completed),
-    )
-    .unwrap_err();
-    assert!(
-        matches!(error, Error::NotIncomplete { version: 1 }),
-        "{error}"
-    );
-}
-
-#[test]
-fn after_a_resolve_the_run_goes_on() {
-    let (_dir, folder) = with_no_transaction();
-    let mut recorder = Recorder::new(Dialect::Postgres, &folder);
-    recorder.set_history(&[Entry::of(&folder, 1), Entry::unfinished(&folder, 2, 2)]);
-    perform(
-        &folder.runner(),
-        &mut recorder,
-        Operation::Resolve(2, Resolution::Completed),
-    )
-    .unwrap();
-    let versions = applied(perform(&folder.runner(), &mut recorder, Operation::Apply));
-    assert_eq!(versions, [3]);
-}
-
-// --- The recorder is a driver like any other ---
-
-#[test]
-fn a_driver_of_one_s_own_needs_only_the_trait() {
-    struct Nothing;
-    impl Driver for Nothing {
-        fn dialect(&self) -> Dialect {
-            Dialect::Sqlite
-        }
-        fn query(&mut self, _: Purpose, _: &[String]) -> Result<Vec<Vec<Row>>, Failure> {
-            Err(Failure::new(FailureKind::Other, "no connection"))
-        }
-        fn execute(&mut self, _: Purpose, _: &[Piece]) -> Result<Executed, Failure> {
-            Ok(Executed {
-                markers: vec![Marker {
-                    rows: Vec::new(),
-                    elapsed: None,
-                }],
-                elapsed: Duration::ZERO,
-            })
-        }
-        fn sleep(&mut self, _: Duration) {}
-    }
-    let (_dir, four) = four();
-    let error = four
-        .runner()
-        .perform(Operation::Status, &mut Nothing)
-        .unwrap_err();
-    assert!(matches!(error, Error::Database { .. }), "{error}");
-    assert!(std::error::Error::source(&error).is_some_and(|s| s.to_string() == "no connection"));
 }
