@@ -12,6 +12,8 @@ use crate::{Error, Migrations, Operation, Runner};
 
 mod adopt_verify;
 mod apply;
+mod apply_failures;
+mod apply_refusals;
 mod lifecycle;
 mod locks;
 mod recorder;
