@@ -84,7 +84,8 @@ pub enum Skip {
         /// The runner's error.
         error: Error,
     },
-    /// Not started, because [`Fleet::max_failures`](super::Fleet::max_failures) members had failed.
+    /// Not started, because [`Fleet::max_failures`](super::Fleet::max_failures)
+    /// members had failed.
     AfterFailures {
         /// How many members had failed when this one was to start.
         failures: usize,
