@@ -338,11 +338,8 @@ async fn refresh_fingerprint(cx: &mut Cx<'_, '_>, snapshot: &Snapshot) -> Result
     if writes.is_empty() {
         return Ok(());
     }
-    let pieces = cx.transaction(writes);
-    cx.execute(Purpose::Record, pieces)
+    cx.record(writes, "writing the history's fingerprint".to_owned())
         .await
-        .map(drop)
-        .map_err(|failure| database("writing the history's fingerprint", failure))
 }
 
 /// Refuses, before anything runs, a transactional migration that contains a
