@@ -25,8 +25,10 @@ pub mod directive;
 pub mod folder;
 pub mod history;
 pub mod lexer;
+pub mod lint;
 pub mod lock;
 pub mod name;
+pub mod session;
 pub mod transaction;
 
 pub use checksum::Checksum;
