@@ -7,10 +7,10 @@
 //!   indexes, constraint failures on data the migrations insert.
 //! - [`check_postgres`] parses every statement with a PostgreSQL grammar
 //!   (feature `postgres`), which finds syntax errors and statements that
-//!   PostgreSQL refuses in a transaction; [`check_postgres_server`] also
-//!   dry-runs the migrations on a real server, in a throwaway database,
-//!   which finds what the grammar cannot: unknown tables, columns, types
-//!   and functions.
+//!   PostgreSQL refuses in a transaction; `check_postgres_server` (feature
+//!   `postgres-server`) also dry-runs the migrations on a real server, in a
+//!   throwaway database, which finds what the grammar cannot: unknown
+//!   tables, columns, types and functions.
 //! - [`lint`] warns about migrations that work but hurt in production: an
 //!   index built without `CONCURRENTLY`, a column dropped under running
 //!   code, a `PRAGMA foreign_keys` that SQLite ignores in a transaction.
@@ -30,8 +30,11 @@ mod sqlite;
 
 pub use migrate_format::Problem;
 #[cfg(feature = "postgres")]
+pub use postgres::check_postgres;
+#[cfg(feature = "postgres-server")]
 pub use postgres::{
-    DEADLINE, ServerOptions, ServerVerdict, check_postgres, check_postgres_server,
+    CLEANUP_TIMEOUT, CONNECT_TIMEOUT, DEADLINE, STALE_AFTER, STATEMENT_TIMEOUT, ServerOptions,
+    ServerVerdict, check_postgres_server,
 };
 #[cfg(feature = "sqlite")]
 pub use sqlite::{SqliteOptions, check_sqlite, check_sqlite_cached, check_sqlite_with};

@@ -287,7 +287,9 @@ mod tests {
         assert_eq!(names, ["ban-drop-column", "renaming-table"]);
         let typo = directives("-- migrate:allow ban-drop-colum\nSELECT 1;").unwrap_err();
         assert!(
-            typo[0].contains("unknown lint `ban-drop-colum` in `migrate:allow`; did you mean `ban-drop-column`?"),
+            typo[0].contains(
+                "unknown lint `ban-drop-colum` in `migrate:allow`; did you mean `ban-drop-column`?"
+            ),
             "{typo:?}"
         );
         let empty = directives("-- migrate:allow\nSELECT 1;").unwrap_err();

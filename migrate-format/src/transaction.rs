@@ -133,7 +133,8 @@ fn detaches_concurrently(tokens: &[Token]) -> bool {
         return false;
     };
     let after_name = skip_name(tokens, at + 2);
-    after_name > at + 2 && matches!(tokens.get(after_name), Some(Token::Word(w)) if w == "CONCURRENTLY")
+    after_name > at + 2
+        && matches!(tokens.get(after_name), Some(Token::Word(w)) if w == "CONCURRENTLY")
 }
 
 /// `ALTER TYPE <name> ADD VALUE …`, as opposed to `ADD ATTRIBUTE` of a

@@ -1,6 +1,7 @@
 //! The macro's arguments: `"folder"`, an optional `dialect = "…"`, an
-//! optional `history_table = "…"`, and for SQLite an optional
-//! `foreign_keys = "on" | "off"`.
+//! optional `history_table = "…"`, for SQLite an optional
+//! `foreign_keys = "on" | "off"`, and with a dialect an optional
+//! `lints = "warn" | "deny" | "off"`.
 
 use migrate_format::Flavor;
 use migrate_format::history::TableName;
@@ -19,6 +20,16 @@ pub(crate) struct Input {
     /// `Runner::history_table`, so that the dry run's history table is the
     /// one the migrations will meet.
     pub(crate) history_table: Option<TableName>,
+    /// `lints = "warn" | "deny" | "off"`: what the safety lints do.
+    pub(crate) lints: Option<Lints>,
+}
+
+/// What the safety lints do: warn (the default), fail the build, or nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Lints {
+    Warn,
+    Deny,
+    Off,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,7 +48,7 @@ impl Input {
     }
 }
 
-const ARGUMENTS: &str = "the arguments after the folder are `dialect = \"sqlite\"` or `dialect = \"postgres\"`, `history_table = \"<name>\"`, and with SQLite `foreign_keys = \"on\"` or `\"off\"`";
+const ARGUMENTS: &str = "the arguments after the folder are `dialect = \"sqlite\"` or `dialect = \"postgres\"`, `history_table = \"<name>\"`, `lints = \"warn\"`, `\"deny\"` or `\"off\"`, and with SQLite `foreign_keys = \"on\"` or `\"off\"`";
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -52,8 +63,10 @@ impl Parse for Input {
             dialect: None,
             foreign_keys: None,
             history_table: None,
+            lints: None,
         };
         let mut foreign_keys_key = None;
+        let mut lints_key = None;
         while input.parse::<Option<Token![,]>>()?.is_some() {
             if input.is_empty() {
                 break;
@@ -81,10 +94,25 @@ impl Parse for Input {
                     .history_table
                     .replace(table)
                     .map_or(Ok(()), |_| Err(repeated()))?;
+            } else if key == "lints" {
+                let level = lints(&value)?;
+                parsed
+                    .lints
+                    .replace(level)
+                    .map_or(Ok(()), |_| Err(repeated()))?;
+                lints_key = Some(key.span());
             } else {
                 let message = format!("unknown argument `{key}`; {ARGUMENTS}");
                 return Err(syn::Error::new(key.span(), message));
             }
+        }
+        // The lints are the engine's: without one, the setting would
+        // silently do nothing.
+        if let (Some(span), None) = (lints_key, parsed.dialect) {
+            return Err(syn::Error::new(
+                span,
+                "`lints` applies with a dialect: add `dialect = \"sqlite\"` or `dialect = \"postgres\"`",
+            ));
         }
         // The setting only means something to the SQLite dry run; elsewhere
         // it would silently do nothing.
@@ -110,6 +138,18 @@ fn dialect(value: &LitStr) -> syn::Result<(Dialect, Span)> {
         }
     };
     Ok((dialect, value.span()))
+}
+
+fn lints(value: &LitStr) -> syn::Result<Lints> {
+    match value.value().as_str() {
+        "warn" => Ok(Lints::Warn),
+        "deny" => Ok(Lints::Deny),
+        "off" => Ok(Lints::Off),
+        other => Err(syn::Error::new(
+            value.span(),
+            format!("`lints` is `\"warn\"`, `\"deny\"` or `\"off\"`, not `{other}`"),
+        )),
+    }
 }
 
 /// The history table's name, validated as the runner validates it.

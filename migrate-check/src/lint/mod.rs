@@ -127,7 +127,12 @@ pub fn misplaced_allows(migrations: &[SourceMigration], dialect: Dialect) -> Vec
         .flat_map(|m| std::iter::once(&m.up).chain(&m.down));
     let mut problems = Vec::new();
     for file in files {
-        for rule in file.directives.allow.iter().filter(|r| r.dialect != dialect) {
+        for rule in file
+            .directives
+            .allow
+            .iter()
+            .filter(|r| r.dialect != dialect)
+        {
             problems.push(Problem {
                 file: file.display.clone(),
                 position: None,
@@ -446,7 +451,9 @@ mod tests {
             text.starts_with("migrations/0003_x.sql:2:1: ban-drop-column: Dropping a column may break existing clients. Stop using the column"),
             "{text}"
         );
-        assert!(text.ends_with("(If it is intended: `-- migrate:allow ban-drop-column` at the top of the file.)"));
+        assert!(text.ends_with(
+            "(If it is intended: `-- migrate:allow ban-drop-column` at the top of the file.)"
+        ));
         let problem = lint.to_problem();
         assert_eq!(problem.to_string(), text);
     }

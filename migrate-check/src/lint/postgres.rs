@@ -81,8 +81,9 @@ mod tests {
             .iter()
             .zip(1..)
             .map(|((sql, no_transaction), version)| {
-                let directives = migrate_format::folder::check_sql("x", sql, migrate_format::Flavor::Postgres)
-                    .unwrap_or_default();
+                let directives =
+                    migrate_format::folder::check_sql("x", sql, migrate_format::Flavor::Postgres)
+                        .unwrap_or_default();
                 SourceMigration {
                     version,
                     description: "x".to_owned(),
@@ -105,13 +106,21 @@ mod tests {
     fn names(lints: &[Lint]) -> Vec<String> {
         lints
             .iter()
-            .map(|lint| format!("{}:{}:{} {}", lint.file, lint.position.0, lint.position.1, lint.rule.name))
+            .map(|lint| {
+                format!(
+                    "{}:{}:{} {}",
+                    lint.file, lint.position.0, lint.position.1, lint.rule.name
+                )
+            })
             .collect()
     }
 
     #[test]
     fn every_rule_is_one_of_squawks() {
-        for rule in RULES.iter().filter(|rule| rule.dialect == Dialect::Postgres) {
+        for rule in RULES
+            .iter()
+            .filter(|rule| rule.dialect == Dialect::Postgres)
+        {
             let squawk = squawk_linter::Rule::try_from(rule.name)
                 .unwrap_or_else(|_| panic!("{} is not a squawk rule", rule.name));
             assert_eq!(squawk.to_string(), rule.name);
@@ -123,8 +132,14 @@ mod tests {
     fn hazards_are_found_at_their_statement() {
         let lints = lint_postgres(
             &migrations(&[
-                ("CREATE TABLE users (id bigint PRIMARY KEY, name text);\nCREATE INDEX users_name ON users (name);", false),
-                ("\nCREATE INDEX users_name2 ON users (name);\nALTER TABLE users DROP COLUMN name;", false),
+                (
+                    "CREATE TABLE users (id bigint PRIMARY KEY, name text);\nCREATE INDEX users_name ON users (name);",
+                    false,
+                ),
+                (
+                    "\nCREATE INDEX users_name2 ON users (name);\nALTER TABLE users DROP COLUMN name;",
+                    false,
+                ),
             ]),
             &LintOptions::default(),
         );
@@ -176,7 +191,10 @@ mod tests {
                 },
             ))
         };
-        assert_eq!(on(Some(100_023)), ["migrations/1_x.sql:1:40 adding-field-with-default"]);
+        assert_eq!(
+            on(Some(100_023)),
+            ["migrations/1_x.sql:1:40 adding-field-with-default"]
+        );
         assert_eq!(on(Some(150_004)), Vec::<String>::new());
         assert_eq!(on(None), Vec::<String>::new());
     }

@@ -114,8 +114,14 @@ mod tests {
     /// `no-transaction` migration runs what the grammar sees.
     #[test]
     fn the_grammar_splits_like_the_lexer() {
-        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/postgres");
-        let migrations = migrate_format::folder::load(&folder, "corpus", Flavor::Postgres).unwrap();
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+        let migrations: Vec<_> = ["postgres", "postgres-grammar"]
+            .iter()
+            .flat_map(|folder| {
+                migrate_format::folder::load(&corpus.join(folder), "corpus", Flavor::Postgres)
+                    .unwrap()
+            })
+            .collect();
         let files = migrations
             .iter()
             .flat_map(|m| std::iter::once(&m.up).chain(&m.down));

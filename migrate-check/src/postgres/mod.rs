@@ -6,17 +6,22 @@
 //! errors and those refusals, not unknown tables, columns or functions: only
 //! an engine knows the schema.
 //!
-//! With a server ([`check_postgres_server`]), the migrations are also
-//! dry-run on it, in a throwaway database, which finds what PostgreSQL
-//! itself would refuse at deploy time.
+//! With a server (`check_postgres_server`, feature `postgres-server`), the
+//! migrations are also dry-run on it, in a throwaway database, which finds
+//! what PostgreSQL itself would refuse at deploy time.
 
 mod grammar;
+#[cfg(feature = "postgres-server")]
 mod server;
 mod transaction;
 
 use migrate_format::{Problem, SourceMigration};
 
-pub use server::{DEADLINE, ServerOptions, ServerVerdict, check_postgres_server};
+#[cfg(feature = "postgres-server")]
+pub use server::{
+    CLEANUP_TIMEOUT, CONNECT_TIMEOUT, DEADLINE, STALE_AFTER, STATEMENT_TIMEOUT, ServerOptions,
+    ServerVerdict, check_postgres_server,
+};
 
 /// Checks every up and down file, except those marked `-- migrate:no-check`,
 /// with the PostgreSQL grammar, and every file that runs in a transaction

@@ -175,7 +175,11 @@ fn rebuild_without_foreign_key_check(file: &SourceFile, statements: &[Statement<
         } else if tokens.first().is_some_and(|t| t.is_word("DROP"))
             && tokens.get(1).is_some_and(|t| t.is_word("TABLE"))
         {
-            let at = if tokens.get(2).is_some_and(|t| t.is_word("IF")) { 4 } else { 2 };
+            let at = if tokens.get(2).is_some_and(|t| t.is_word("IF")) {
+                4
+            } else {
+                2
+            };
             if let Some((table, _)) = qualified_name(tokens, at) {
                 dropped.push(table);
             }
@@ -225,14 +229,21 @@ mod tests {
     fn found(files: &[&str]) -> Vec<String> {
         lint_sqlite(&migrations(files), &LintOptions::default())
             .iter()
-            .map(|lint| format!("{}:{}:{} {}", lint.file, lint.position.0, lint.position.1, lint.rule.name))
+            .map(|lint| {
+                format!(
+                    "{}:{}:{} {}",
+                    lint.file, lint.position.0, lint.position.1, lint.rule.name
+                )
+            })
             .collect()
     }
 
     #[test]
     fn foreign_keys_pragma_in_a_transaction() {
         assert_eq!(
-            found(&["CREATE TABLE t (a);\nPRAGMA foreign_keys = OFF;\nPRAGMA main.foreign_keys(0);"]),
+            found(&[
+                "CREATE TABLE t (a);\nPRAGMA foreign_keys = OFF;\nPRAGMA main.foreign_keys(0);"
+            ]),
             [
                 "migrations/1_x.sql:2:1 foreign-keys-pragma-in-transaction",
                 "migrations/1_x.sql:3:1 foreign-keys-pragma-in-transaction",
@@ -267,7 +278,10 @@ mod tests {
         let checked_one = format!("{rebuild}PRAGMA main.foreign_key_check(users);\n");
         assert!(found(&[&checked_one]).is_empty());
         let quoted = "DROP TABLE IF EXISTS main.\"Users\";\nALTER TABLE [new] RENAME TO `users`;";
-        assert_eq!(found(&[quoted]), ["migrations/1_x.sql:2:1 table-rebuild-without-foreign-key-check"]);
+        assert_eq!(
+            found(&[quoted]),
+            ["migrations/1_x.sql:2:1 table-rebuild-without-foreign-key-check"]
+        );
         // Without foreign keys on, there is nothing to check.
         let off = LintOptions {
             foreign_keys: false,

@@ -57,7 +57,10 @@ pub(super) fn double_quoted_strings(
     for file in migrations.iter().map(|m| &m.up) {
         let is_target = targets.iter().any(|target| ptr::eq(*target, file));
         for statement in statements(file) {
-            let end = statement.tokens.last().map_or(statement.start, |t| t.offset + t.text.len());
+            let end = statement
+                .tokens
+                .last()
+                .map_or(statement.start, |t| t.offset + t.text.len());
             let sql = &file.sql[statement.start..end];
             let schema = is_schema_change(&statement.tokens);
             let quoted: Vec<&Token<'_>> = statement
@@ -158,7 +161,12 @@ impl Scratch {
         // SAFETY: the callbacks read only their arguments and the deadline,
         // which lives as long as the connection.
         let codes = unsafe {
-            sys::sqlite3_progress_handler(handle, 1000, Some(past_deadline), deadline.cast_mut().cast());
+            sys::sqlite3_progress_handler(
+                handle,
+                1000,
+                Some(past_deadline),
+                deadline.cast_mut().cast(),
+            );
             [
                 sys::sqlite3_set_authorizer(handle, Some(refuse_attach), ptr::null_mut()),
                 sys::sqlite3_db_config(
@@ -180,7 +188,12 @@ impl Scratch {
         for option in [sys::SQLITE_DBCONFIG_DQS_DML, sys::SQLITE_DBCONFIG_DQS_DDL] {
             // SAFETY: a documented option, with an int and a null out-pointer.
             unsafe {
-                sys::sqlite3_db_config(self.handle, option, c_int::from(on), ptr::null_mut::<c_int>());
+                sys::sqlite3_db_config(
+                    self.handle,
+                    option,
+                    c_int::from(on),
+                    ptr::null_mut::<c_int>(),
+                );
             }
         }
     }
@@ -218,19 +231,31 @@ impl Scratch {
         sql: &str,
         use_it: impl FnOnce(*mut sys::sqlite3_stmt) -> Result<(), String>,
     ) -> Result<usize, String> {
-        let length = c_int::try_from(sql.len()).map_err(|_| "the statement is too long".to_owned())?;
+        let length =
+            c_int::try_from(sql.len()).map_err(|_| "the statement is too long".to_owned())?;
         let mut statement = ptr::null_mut();
         let mut tail: *const c_char = ptr::null();
         // SAFETY: `sql` is valid for `length` bytes, and the out-pointers are valid.
         let code = unsafe {
-            sys::sqlite3_prepare_v2(self.handle, sql.as_ptr().cast(), length, &mut statement, &mut tail)
+            sys::sqlite3_prepare_v2(
+                self.handle,
+                sql.as_ptr().cast(),
+                length,
+                &mut statement,
+                &mut tail,
+            )
         };
         if code != sys::SQLITE_OK {
             return Err(self.message());
         }
         // SAFETY: `tail` points into `sql`, at or after its start.
-        let consumed = usize::try_from(unsafe { tail.offset_from(sql.as_ptr().cast()) }).unwrap_or(sql.len());
-        let result = if statement.is_null() { Ok(()) } else { use_it(statement) };
+        let consumed =
+            usize::try_from(unsafe { tail.offset_from(sql.as_ptr().cast()) }).unwrap_or(sql.len());
+        let result = if statement.is_null() {
+            Ok(())
+        } else {
+            use_it(statement)
+        };
         // SAFETY: the statement was prepared here and is finalized once.
         unsafe {
             sys::sqlite3_finalize(statement);
@@ -338,7 +363,12 @@ mod tests {
             .collect();
         lint_sqlite(&migrations, &LintOptions::default())
             .iter()
-            .map(|lint| format!("{}:{}:{} {}", lint.file, lint.position.0, lint.position.1, lint.message))
+            .map(|lint| {
+                format!(
+                    "{}:{}:{} {}",
+                    lint.file, lint.position.0, lint.position.1, lint.message
+                )
+            })
             .collect()
     }
 
@@ -360,7 +390,10 @@ mod tests {
         let check = "CREATE TABLE t (status TEXT CHECK (status IN (\"on\", 'off')));";
         let lints = found(&[check]);
         assert_eq!(lints.len(), 1, "{lints:?}");
-        assert!(lints[0].starts_with("migrations/1_x.sql:1:47 "), "{lints:?}");
+        assert!(
+            lints[0].starts_with("migrations/1_x.sql:1:47 "),
+            "{lints:?}"
+        );
         // Quoted names are names: nothing to say.
         assert!(found(&["CREATE TABLE \"t\" (\"a\" TEXT);\nCREATE INDEX \"i\" ON \"t\" (\"a\");\nSELECT \"a\" FROM \"t\";"]).is_empty());
     }

@@ -32,7 +32,10 @@ impl Token<'_> {
 
     /// Whether the token can be a name.
     pub(super) fn is_name(&self) -> bool {
-        matches!(self.kind, Kind::Word | Kind::DoubleQuoted | Kind::Bracketed | Kind::String)
+        matches!(
+            self.kind,
+            Kind::Word | Kind::DoubleQuoted | Kind::Bracketed | Kind::String
+        )
     }
 
     /// The token as a name: without its quotes, doubled quotes undone, in
@@ -42,7 +45,11 @@ impl Token<'_> {
             Kind::DoubleQuoted => unquote(self.text, '"'),
             Kind::String => unquote(self.text, '\''),
             Kind::Bracketed if self.text.starts_with('`') => unquote(self.text, '`'),
-            Kind::Bracketed => self.text.trim_start_matches('[').trim_end_matches(']').to_owned(),
+            Kind::Bracketed => self
+                .text
+                .trim_start_matches('[')
+                .trim_end_matches(']')
+                .to_owned(),
             _ => self.text.to_owned(),
         };
         unquoted.to_ascii_lowercase()
@@ -73,13 +80,20 @@ pub(super) fn tokens(statement: &str, start: usize) -> Vec<Token<'_>> {
                 continue;
             }
             b'/' if bytes.get(pos + 1) == Some(&b'*') => {
-                pos = statement[pos + 2..].find("*/").map_or(bytes.len(), |end| pos + 2 + end + 2);
+                pos = statement[pos + 2..]
+                    .find("*/")
+                    .map_or(bytes.len(), |end| pos + 2 + end + 2);
                 continue;
             }
             b'"' => (Kind::DoubleQuoted, quoted(bytes, pos, b'"')),
             b'\'' => (Kind::String, quoted(bytes, pos, b'\'')),
             b'`' => (Kind::Bracketed, quoted(bytes, pos, b'`')),
-            b'[' => (Kind::Bracketed, until(bytes, pos, |b| b == b']').saturating_add(1).min(bytes.len())),
+            b'[' => (
+                Kind::Bracketed,
+                until(bytes, pos, |b| b == b']')
+                    .saturating_add(1)
+                    .min(bytes.len()),
+            ),
             b if is_word_byte(b) => {
                 // A blob literal, x'…', is one token.
                 if (b == b'x' || b == b'X') && bytes.get(pos + 1) == Some(&b'\'') {
@@ -109,7 +123,11 @@ fn is_word_byte(byte: u8) -> bool {
 
 /// The index of the first byte after `pos` that ends the run, or the end.
 fn until(bytes: &[u8], pos: usize, ends: impl Fn(u8) -> bool) -> usize {
-    pos + 1 + bytes[pos + 1..].iter().position(|b| ends(*b)).unwrap_or(bytes.len() - pos - 1)
+    pos + 1
+        + bytes[pos + 1..]
+            .iter()
+            .position(|b| ends(*b))
+            .unwrap_or(bytes.len() - pos - 1)
 }
 
 /// The index after a quoted token starting at `pos`, where a doubled quote
@@ -160,7 +178,10 @@ mod tests {
                 (Kind::Punct(';'), ";", 76),
             ]
         );
-        let names: Vec<String> = tokens("\"A\"\"b\" [C] `d``e` F", 0).iter().map(Token::name).collect();
+        let names: Vec<String> = tokens("\"A\"\"b\" [C] `d``e` F", 0)
+            .iter()
+            .map(Token::name)
+            .collect();
         assert_eq!(names, ["a\"b", "c", "d`e", "f"]);
     }
 }

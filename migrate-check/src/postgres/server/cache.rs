@@ -98,7 +98,11 @@ fn key(migrations: &[SourceMigration], table: &TableName, url: &str) -> String {
         add(&migration.description);
         add(&migration.up.sql);
         add(migration.down.as_ref().map_or("", |down| &down.sql));
-        add(if migration.down.is_some() { "down" } else { "none" });
+        add(if migration.down.is_some() {
+            "down"
+        } else {
+            "none"
+        });
     }
     checksum::to_hex(&checksum::checksum(&text))
 }
@@ -156,10 +160,30 @@ mod tests {
         );
 
         let others = [
-            Cache::new(dir.path(), &[migration("CREATE TABLE b (x int);", None)], &table, url),
-            Cache::new(dir.path(), &[migration("CREATE TABLE a (x int);", Some("DROP TABLE a;"))], &table, url),
-            Cache::new(dir.path(), &migrations, &TableName::parse("app.history").unwrap(), url),
-            Cache::new(dir.path(), &migrations, &table, "postgresql://check@other/check"),
+            Cache::new(
+                dir.path(),
+                &[migration("CREATE TABLE b (x int);", None)],
+                &table,
+                url,
+            ),
+            Cache::new(
+                dir.path(),
+                &[migration("CREATE TABLE a (x int);", Some("DROP TABLE a;"))],
+                &table,
+                url,
+            ),
+            Cache::new(
+                dir.path(),
+                &migrations,
+                &TableName::parse("app.history").unwrap(),
+                url,
+            ),
+            Cache::new(
+                dir.path(),
+                &migrations,
+                &table,
+                "postgresql://check@other/check",
+            ),
         ];
         for other in others {
             assert_eq!(other.lookup(), None);

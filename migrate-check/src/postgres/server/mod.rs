@@ -14,7 +14,10 @@
 //!   production database, whatever `template1` holds on the check server.
 //! - Its name, `migrate_check_<server epoch>_<unique>`, is unique per
 //!   check, so concurrent builds (two crates, `cargo build` and
-//!   rust-analyzer) never meet.
+//!   rust-analyzer) never meet in a database. They take turns all the same,
+//!   through an advisory lock in the URL's database: a role that a
+//!   migration creates belongs to the whole server, and two checks creating
+//!   it at once would fail.
 //! - A build killed mid-check cannot drop its database. Every check
 //!   therefore first drops the `migrate_check_…` databases that are more than
 //!   [`STALE_AFTER`] old by the server's clock: no live check lasts that
@@ -165,10 +168,7 @@ fn session_config(url: &str) -> Result<Config, String> {
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(CONNECT_TIMEOUT);
     }
-    let bounds = format!(
-        "-c statement_timeout={}",
-        STATEMENT_TIMEOUT.as_millis()
-    );
+    let bounds = format!("-c statement_timeout={}", STATEMENT_TIMEOUT.as_millis());
     let options = match config.get_options() {
         Some(given) if !given.trim().is_empty() => format!("{given} {bounds}"),
         _ => bounds,
@@ -218,10 +218,19 @@ async fn check(
         .map_err(|_| late())?
         .map_err(|error| {
             format!(
-                "cannot connect to the check server {server_name} named by MIGRATE_CHECK_POSTGRES_URL: {error}; start it, fix the variable, or unset it to check the grammar only"
+                "cannot connect to the check server {server_name} named by MIGRATE_CHECK_POSTGRES_URL: {}; start it, fix the variable, or unset it to check the grammar only",
+                with_causes(&error)
             )
         })?;
     let server = server_info(&admin).await?;
+    tokio::time::timeout_at(deadline, take_turn(&admin))
+        .await
+        .map_err(|_| {
+            format!(
+                "another migrate check on {server_name} held the turn for more than {} s",
+                DEADLINE.as_secs()
+            )
+        })??;
     drop_stale(&admin, &server).await;
     let database = database_name(server.now);
     create_database(&admin, &database).await?;
@@ -255,6 +264,22 @@ async fn check(
     })
 }
 
+/// An error and its causes, which tokio-postgres keeps apart: "error
+/// connecting to server: Connection refused (os error 111)".
+fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = error.source();
+    while let Some(error) = cause {
+        let next = error.to_string();
+        if !text.ends_with(&next) {
+            text.push_str(": ");
+            text.push_str(&next);
+        }
+        cause = error.source();
+    }
+    text
+}
+
 /// Connects, running the connection on the current runtime. The task ends
 /// when the client is dropped.
 async fn connect(config: &Config) -> Result<(Client, JoinHandle<()>), tokio_postgres::Error> {
@@ -286,7 +311,7 @@ async fn first_row(client: &Client, sql: &str) -> Result<Vec<Option<String>>, St
     let messages = client
         .simple_query(sql)
         .await
-        .map_err(|error| error.to_string())?;
+        .map_err(|error| with_causes(&error))?;
     messages
         .into_iter()
         .find_map(|message| match message {
@@ -298,6 +323,28 @@ async fn first_row(client: &Client, sql: &str) -> Result<Vec<Option<String>>, St
             _ => None,
         })
         .ok_or_else(|| "the query returned no row".to_owned())
+}
+
+/// The advisory lock that checks on one database take in turn: "migrate\0".
+const TURN: i64 = 0x6d69_6772_6174_6500;
+
+/// Waits for this check's turn on the server: checks through the same
+/// database take turns, because roles, and the other objects of a whole
+/// server that a migration may create, are shared by their throwaway
+/// databases; two checks creating one role at once would fail. The lock is
+/// the admin session's, so it ends with it, however the check ends.
+async fn take_turn(admin: &Client) -> Result<(), String> {
+    let mut pause = Duration::from_millis(20);
+    loop {
+        let row = first_row(admin, &format!("SELECT pg_try_advisory_lock({TURN})"))
+            .await
+            .map_err(|error| format!("the check cannot take its turn on the server: {error}"))?;
+        if row.first().cloned().flatten().as_deref() == Some("t") {
+            return Ok(());
+        }
+        tokio::time::sleep(pause).await;
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
 }
 
 /// A name no other check uses: the server's clock, for [`is_stale`], and
@@ -350,7 +397,10 @@ async fn create_database(admin: &Client, database: &str) -> Result<(), String> {
         if error.code() == Some(&SqlState::INSUFFICIENT_PRIVILEGE) {
             "the role of MIGRATE_CHECK_POSTGRES_URL may not create databases, and the check runs the migrations in a throwaway database of its own, dropped at the end: grant it with `ALTER ROLE <role> CREATEDB`, or use another role".to_owned()
         } else {
-            format!("the check cannot create its throwaway database: {error}")
+            format!(
+                "the check cannot create its throwaway database: {}",
+                with_causes(&error)
+            )
         }
     })
 }
@@ -367,7 +417,10 @@ async fn drop_database(admin: &Client, database: &str, version_num: u32) -> Resu
             database.replace('\'', "''")
         )
     };
-    admin.batch_execute(&sql).await.map_err(|error| error.to_string())
+    admin
+        .batch_execute(&sql)
+        .await
+        .map_err(|error| with_causes(&error))
 }
 
 /// A quoted identifier.
@@ -426,7 +479,10 @@ impl Session<'_> {
         let mut config = self.config.clone();
         config.dbname(database);
         connect(&config).await.map_err(|error| {
-            format!("cannot connect to the check's throwaway database {database}: {error}")
+            format!(
+                "cannot connect to the check's throwaway database {database}: {}",
+                with_causes(&error)
+            )
         })
     }
 
@@ -448,8 +504,9 @@ impl Session<'_> {
         );
         self.admin.batch_execute(&create).await.map_err(|error| {
             Stop::Broken(format!(
-                "the check cannot copy its throwaway database to check {}: {error}",
-                file.display
+                "the check cannot copy its throwaway database to check {}: {}",
+                file.display,
+                with_causes(&error)
             ))
         })?;
         let checked = match self.connect(&copy).await {
@@ -487,8 +544,9 @@ async fn close(client: Client, task: JoinHandle<()>) {
 async fn prepare_history(client: &Client, table: &TableName) -> Result<TableName, String> {
     let broken = |error: tokio_postgres::Error| {
         format!(
-            "the check cannot create the history table {} in its throwaway database: {error}",
-            table.plain()
+            "the check cannot create the history table {} in its throwaway database: {}",
+            table.plain(),
+            with_causes(&error)
         )
     };
     if let Some(schema) = table.schema() {
@@ -542,7 +600,13 @@ async fn run_step(
         } => {
             let sql = &file.sql[range.clone()];
             if *in_transaction {
-                internal(client, file, &format!("SAVEPOINT {UNCHECKED_SAVEPOINT}"), problems).await?;
+                internal(
+                    client,
+                    file,
+                    &format!("SAVEPOINT {UNCHECKED_SAVEPOINT}"),
+                    problems,
+                )
+                .await?;
                 // The file opted out of the check: its errors are not ours to report.
                 let undo = match client.batch_execute(sql).await {
                     Ok(()) => format!("RELEASE SAVEPOINT {UNCHECKED_SAVEPOINT}"),
@@ -620,33 +684,55 @@ fn located(
     let db = error
         .as_db_error()
         .ok_or_else(|| broken_connection(file, error))?;
-    let offset = error_offset(&file.sql, range.clone(), db.position());
+    let offset = error_offset(&file.sql, range.clone(), db.position())
+        .or_else(|| named_object(&file.sql, range.clone(), db.message()))
+        .unwrap_or(range.start);
     Ok(problem_at(file, offset, describe(db)))
 }
 
 fn broken_connection(file: &SourceFile, error: &tokio_postgres::Error) -> String {
     format!(
-        "the connection to the check server broke while {} ran: {error}",
-        file.display
+        "the connection to the check server broke while {} ran: {}",
+        file.display,
+        with_causes(error)
     )
 }
 
 /// Where in the file the server's error is: its position in the statement
 /// that was sent (in characters, from 1), or inside a function body or
-/// `DO` block when the server gives the body's query and a position in it,
-/// else the statement's first token.
-fn error_offset(sql: &str, range: Range<usize>, position: Option<&ErrorPosition>) -> usize {
+/// `DO` block when the server gives the body's query and a position in it.
+fn error_offset(sql: &str, range: Range<usize>, position: Option<&ErrorPosition>) -> Option<usize> {
     let statement = &sql[range.clone()];
     let within = match position {
         Some(ErrorPosition::Original(position)) => char_offset(statement, *position),
-        Some(ErrorPosition::Internal { position, query }) => {
-            statement.find(query.as_str()).and_then(|at| {
-                char_offset(&statement[at..], *position).map(|offset| at + offset)
-            })
-        }
+        Some(ErrorPosition::Internal { position, query }) => statement
+            .find(query.as_str())
+            .and_then(|at| char_offset(&statement[at..], *position).map(|offset| at + offset)),
         None => None,
     };
-    range.start + within.unwrap_or(0)
+    within.map(|offset| range.start + offset)
+}
+
+/// For the errors the server reports without a position, such as
+/// `index "x" does not exist` from `DROP INDEX`: where the statement names
+/// the missing object, as a whole word.
+fn named_object(sql: &str, range: Range<usize>, message: &str) -> Option<usize> {
+    if !message.ends_with("does not exist") {
+        return None;
+    }
+    let name = message.split('"').nth(1)?;
+    let name = name.rsplit('.').next().unwrap_or(name).to_ascii_lowercase();
+    let statement = sql[range.clone()].to_ascii_lowercase();
+    let is_word = |c: char| c.is_alphanumeric() || c == '_' || c == '$';
+    statement
+        .match_indices(&name)
+        .map(|(at, _)| at)
+        .find(|&at| {
+            let before = statement[..at].chars().next_back();
+            let after = statement[at + name.len()..].chars().next();
+            !before.is_some_and(is_word) && !after.is_some_and(is_word)
+        })
+        .map(|at| range.start + at)
 }
 
 /// The byte offset of the character at a 1-based `position`, or the end of
@@ -700,17 +786,21 @@ mod tests {
         let start = sql.find("SELECT 'é'").unwrap();
         let range = start..sql.len();
         // PostgreSQL counts characters: `nmae` is the 13th of the statement.
-        let offset = error_offset(sql, range.clone(), Some(&ErrorPosition::Original(13)));
+        let offset = error_offset(sql, range.clone(), Some(&ErrorPosition::Original(13))).unwrap();
         assert_eq!(&sql[offset..offset + 4], "nmae");
-        assert_eq!(error_offset(sql, range.clone(), None), start);
+        assert_eq!(error_offset(sql, range.clone(), None), None);
         let past_the_end = u32::try_from(sql[start..].chars().count() + 1).unwrap();
         assert_eq!(
-            error_offset(sql, range.clone(), Some(&ErrorPosition::Original(past_the_end))),
-            sql.len()
+            error_offset(
+                sql,
+                range.clone(),
+                Some(&ErrorPosition::Original(past_the_end))
+            ),
+            Some(sql.len())
         );
         assert_eq!(
             error_offset(sql, range, Some(&ErrorPosition::Original(10_000))),
-            start
+            None
         );
     }
 
@@ -721,13 +811,31 @@ mod tests {
             position: 13,
             query: "INSERT INTO postss VALUES (1)".to_owned(),
         };
-        let offset = error_offset(sql, 0..sql.len(), Some(&internal));
+        let offset = error_offset(sql, 0..sql.len(), Some(&internal)).unwrap();
         assert!(sql[offset..].starts_with("postss"));
         let rewritten = ErrorPosition::Internal {
             position: 8,
             query: "SELECT nope()".to_owned(),
         };
-        assert_eq!(error_offset(sql, 0..sql.len(), Some(&rewritten)), 0);
+        assert_eq!(error_offset(sql, 0..sql.len(), Some(&rewritten)), None);
+    }
+
+    #[test]
+    fn errors_without_a_position_point_at_the_object_they_name() {
+        let sql = "SELECT 1;
+DROP INDEX IF EXISTS a, app.Posts_Idx;";
+        let range = 10..sql.len();
+        let offset = named_object(sql, range.clone(), "index \"posts_idx\" does not exist");
+        assert_eq!(offset.map(|at| &sql[at..at + 9]), Some("Posts_Idx"));
+        assert_eq!(
+            named_object(sql, range.clone(), "index \"a\" does not exist"),
+            Some(31)
+        );
+        assert_eq!(
+            named_object(sql, range.clone(), "index \"idx\" does not exist"),
+            None
+        );
+        assert_eq!(named_object(sql, range, "deadlock detected"), None);
     }
 
     #[test]
@@ -747,7 +855,10 @@ mod tests {
 
     #[test]
     fn the_session_keeps_the_url_and_adds_the_bounds() {
-        let config = session_config("postgresql://check:secret@db.internal:6543/ci?options=-c%20search_path%3Dapp").unwrap();
+        let config = session_config(
+            "postgresql://check:secret@db.internal:6543/ci?options=-c%20search_path%3Dapp",
+        )
+        .unwrap();
         assert_eq!(config.get_connect_timeout(), Some(&CONNECT_TIMEOUT));
         assert_eq!(
             config.get_options(),
@@ -760,6 +871,9 @@ mod tests {
         let tls = session_config("postgresql://check@db/ci?sslmode=require").unwrap_err();
         assert!(tls.contains("does not speak"), "{tls}");
         let invalid = session_config("postgresql://check@db:notaport/ci").unwrap_err();
-        assert!(invalid.starts_with("MIGRATE_CHECK_POSTGRES_URL is not"), "{invalid}");
+        assert!(
+            invalid.starts_with("MIGRATE_CHECK_POSTGRES_URL is not"),
+            "{invalid}"
+        );
     }
 }

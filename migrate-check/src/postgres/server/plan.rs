@@ -112,7 +112,8 @@ pub(super) fn plan<'a>(
                 in_transaction = true;
             }
             for range in statements {
-                let refused = refused_in_transaction_on(&up.sql[range.clone()], Some(server_version_num));
+                let refused =
+                    refused_in_transaction_on(&up.sql[range.clone()], Some(server_version_num));
                 match refused {
                     Some(command) => steps.push(Step::Refused {
                         file: up,
@@ -140,7 +141,9 @@ pub(super) fn plan<'a>(
                 let (open, undo) = if in_transaction {
                     (
                         format!("SAVEPOINT {DOWN_SAVEPOINT}"),
-                        format!("ROLLBACK TO SAVEPOINT {DOWN_SAVEPOINT}; RELEASE SAVEPOINT {DOWN_SAVEPOINT}"),
+                        format!(
+                            "ROLLBACK TO SAVEPOINT {DOWN_SAVEPOINT}; RELEASE SAVEPOINT {DOWN_SAVEPOINT}"
+                        ),
                     )
                 } else {
                     ("BEGIN".to_owned(), "ROLLBACK".to_owned())
@@ -237,12 +240,19 @@ mod tests {
                 }
                 Step::Internal { sql, .. } if sql == session::POSTGRES_RESET => "reset".to_owned(),
                 Step::Internal { sql, .. } => sql.clone(),
-                Step::Statement { file, range } => format!("{}: {}", file.display, &file.sql[range.clone()]),
+                Step::Statement { file, range } => {
+                    format!("{}: {}", file.display, &file.sql[range.clone()])
+                }
                 Step::Unchecked { file, range, .. } => {
                     format!("unchecked {}: {}", file.display, &file.sql[range.clone()])
                 }
                 Step::Refused { command, .. } => format!("refused {command}"),
-                Step::Down { file, open, statements, undo } => format!(
+                Step::Down {
+                    file,
+                    open,
+                    statements,
+                    undo,
+                } => format!(
                     "down {} [{open}] {} [{undo}]",
                     file.display,
                     statements.len()
@@ -255,10 +265,38 @@ mod tests {
     #[test]
     fn consecutive_transactional_migrations_share_a_transaction() {
         let migrations = [
-            migration(1, file("1.up.sql", "CREATE TABLE a (x int);", false), Some(file("1.down.sql", "DROP TABLE a;", false))),
-            migration(2, file("2.sql", "CREATE TABLE b (x int); INSERT INTO b VALUES (1);", false), None),
-            migration(3, file("3.sql", "CREATE INDEX CONCURRENTLY i ON b (x);\nVACUUM b;", true), Some(file("3.down.sql", "DROP INDEX i;", false))),
-            migration(4, file("4.up.sql", "ALTER TABLE b ADD y int;", false), Some(file("4.down.sql", "-- migrate:no-transaction\nDROP INDEX CONCURRENTLY i;", true))),
+            migration(
+                1,
+                file("1.up.sql", "CREATE TABLE a (x int);", false),
+                Some(file("1.down.sql", "DROP TABLE a;", false)),
+            ),
+            migration(
+                2,
+                file(
+                    "2.sql",
+                    "CREATE TABLE b (x int); INSERT INTO b VALUES (1);",
+                    false,
+                ),
+                None,
+            ),
+            migration(
+                3,
+                file(
+                    "3.sql",
+                    "CREATE INDEX CONCURRENTLY i ON b (x);\nVACUUM b;",
+                    true,
+                ),
+                Some(file("3.down.sql", "DROP INDEX i;", false)),
+            ),
+            migration(
+                4,
+                file("4.up.sql", "ALTER TABLE b ADD y int;", false),
+                Some(file(
+                    "4.down.sql",
+                    "-- migrate:no-transaction\nDROP INDEX CONCURRENTLY i;",
+                    true,
+                )),
+            ),
         ];
         let steps = plan(&migrations, &TableName::default(), 150_004);
         assert_eq!(
@@ -293,9 +331,16 @@ mod tests {
 
     #[test]
     fn adding_an_enum_value_is_refused_in_a_transaction_before_postgresql_12() {
-        let migrations = [migration(1, file("1.sql", "ALTER TYPE mood ADD VALUE 'meh';", false), None)];
+        let migrations = [migration(
+            1,
+            file("1.sql", "ALTER TYPE mood ADD VALUE 'meh';", false),
+            None,
+        )];
         let old = outline(&plan(&migrations, &TableName::default(), 110_000));
-        assert_eq!(old[1], "refused ALTER TYPE … ADD VALUE (before PostgreSQL 12)");
+        assert_eq!(
+            old[1],
+            "refused ALTER TYPE … ADD VALUE (before PostgreSQL 12)"
+        );
         let new = outline(&plan(&migrations, &TableName::default(), 120_000));
         assert_eq!(new[1], "1.sql: ALTER TYPE mood ADD VALUE 'meh';");
     }
@@ -310,7 +355,13 @@ mod tests {
         let steps = outline(&plan(&migrations, &TableName::default(), 150_004));
         assert_eq!(
             steps,
-            ["BEGIN", "unchecked 1.up.sql: CREATE EXTENSION x;", "record finished", "reset", "COMMIT"]
+            [
+                "BEGIN",
+                "unchecked 1.up.sql: CREATE EXTENSION x;",
+                "record finished",
+                "reset",
+                "COMMIT"
+            ]
         );
     }
 }
