@@ -69,7 +69,6 @@ pub const RULES: &[Rule] = &[
     postgres("ban-truncate-cascade"),
     postgres("ban-duplicate-column-assignments"),
     postgres("identifier-too-long"),
-    postgres("prefer-repack"),
     sqlite("foreign-keys-pragma-in-transaction"),
     sqlite("double-quoted-string"),
     sqlite("rename-under-legacy-alter-table"),

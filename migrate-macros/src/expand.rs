@@ -58,8 +58,10 @@ fn load(input: &Input) -> (Loaded, Vec<String>) {
             return (Err(syn::Error::new(dialect, message)), Vec::new());
         }
     };
+    // Warnings next to errors would only be noise: they show again once the
+    // errors are fixed. With `lints = "deny"` the lints are among the errors.
     if !checked.problems.is_empty() {
-        return (Err(errors(span, &checked.problems)), checked.warnings);
+        return (Err(errors(span, &checked.problems)), Vec::new());
     }
     (Ok((migrations, lock)), checked.warnings)
 }

@@ -209,7 +209,7 @@ pub const CATALOGUE: &[Entry] = &[
     ),
     rule(
         "adding-field-with-default",
-        "A column added with a volatile default (`random()`, `clock_timestamp()`), or any default before PostgreSQL 11: the whole table is rewritten under an exclusive lock.",
+        "A column added with a volatile default (`random()`, `clock_timestamp()`) or a stored generated expression, or with any default before PostgreSQL 11: the whole table is rewritten under an exclusive lock.",
         "Add the column without a default, set the default, and fill the existing rows in batches.",
     ),
     rule(
@@ -361,11 +361,6 @@ pub const CATALOGUE: &[Entry] = &[
         "identifier-too-long",
         "An identifier longer than 63 bytes, which PostgreSQL silently truncates: two long names can become one.",
         "Use a name of at most 63 bytes.",
-    ),
-    rule(
-        "prefer-repack",
-        "`VACUUM FULL` or `CLUSTER` on PostgreSQL 19 and later: the table is locked for the whole rewrite.",
-        "Use `REPACK … CONCURRENTLY`.",
     ),
     rule(
         "foreign-keys-pragma-in-transaction",

@@ -8,15 +8,16 @@
 //! assumes a tool that re-runs a failed migration blindly, while migrate
 //! records how far a `no-transaction` migration got and asks a person
 //! (`migrate resolve`); `require-timeout-settings` would warn on every
-//! migration that changes a table; and the type preferences
+//! migration that changes a table; `prefer-repack` only applies to
+//! PostgreSQL 19, which no build could test yet; and the type preferences
 //! (`prefer-bigint-over-int`, `prefer-identity`, `prefer-text-field`,
 //! `prefer-timestamptz`, `ban-char-field`, …) and
 //! `require-enum-value-ordering` are schema style, not deploy safety.
 
 use migrate_format::history::Dialect;
-use migrate_format::lexer;
+use migrate_format::lexer::{self, Flavor};
 use migrate_format::{SourceFile, SourceMigration};
-use squawk_linter::{Linter, Version};
+use squawk_linter::{Linter, Version, Violation};
 use squawk_syntax::SourceFile as Parsed;
 
 use super::{Lint, LintOptions, RULES, Rule, allowed, linted};
@@ -34,34 +35,65 @@ pub fn lint_postgres(migrations: &[SourceMigration], options: &LintOptions) -> V
 fn lint_file(file: &SourceFile, version: Option<Version>) -> Vec<Lint> {
     let rules: Vec<(Rule, squawk_linter::Rule)> = RULES
         .iter()
-        .filter(|rule| rule.dialect == Dialect::Postgres && !allowed(file, **rule))
+        .filter(|rule| rule.dialect == Dialect::Postgres)
         .filter_map(|rule| Some((*rule, squawk_linter::Rule::try_from(rule.name).ok()?)))
         .collect();
-    if rules.is_empty() {
-        return Vec::new();
-    }
     let mut linter = Linter::from(rules.iter().map(|(_, squawk)| *squawk));
     linter.settings.assume_in_transaction = !file.directives.no_transaction;
     if let Some(version) = version {
         linter.settings.pg_version = version;
     }
     let parsed = Parsed::parse(&file.sql);
-    linter
-        .lint(&parsed, &file.sql)
-        .into_iter()
-        .filter_map(|violation| {
-            let (rule, _) = rules.iter().find(|(_, squawk)| *squawk == violation.code)?;
-            let offset = file
-                .sql
-                .floor_char_boundary(usize::from(violation.text_range.start()));
-            Some(Lint {
-                rule: *rule,
-                file: file.display.clone(),
-                position: lexer::line_col(&file.sql, offset),
-                message: violation.message,
-            })
+    let violations = linter.lint(&parsed, &file.sql);
+    let statements = lexer::lex(&file.sql, Flavor::Postgres).statements;
+    let mut reported: Vec<(Rule, Option<usize>)> = Vec::new();
+    let mut lints = Vec::new();
+    for violation in violations.iter().filter(|v| !is_redundant(v, &violations)) {
+        let Some((rule, _)) = rules.iter().find(|(_, squawk)| *squawk == violation.code) else {
+            continue;
+        };
+        let offset = file
+            .sql
+            .floor_char_boundary(usize::from(violation.text_range.start()));
+        // One lint per rule and statement: the statement is what gets fixed.
+        let statement = statements.iter().position(|s| s.contains(&offset));
+        if allowed(file, *rule) || reported.contains(&(*rule, statement)) {
+            continue;
+        }
+        reported.push((*rule, statement));
+        lints.push(Lint {
+            rule: *rule,
+            file: file.display.clone(),
+            position: lexer::line_col(&file.sql, offset),
+            message: message(*rule, &violation.message),
+        });
+    }
+    lints
+}
+
+/// squawk reports a `UNIQUE` or `PRIMARY KEY` constraint added to a table
+/// twice: under its own rule, and under `constraint-missing-not-valid`,
+/// whose advice (`NOT VALID`) PostgreSQL does not accept for those. The
+/// second is dropped.
+fn is_redundant(violation: &Violation, all: &[Violation]) -> bool {
+    violation.code == squawk_linter::Rule::ConstraintMissingNotValid
+        && all.iter().any(|other| {
+            matches!(
+                other.code,
+                squawk_linter::Rule::DisallowedUniqueConstraint
+                    | squawk_linter::Rule::AddingSerialPrimaryKeyField
+            ) && violation.text_range.contains_range(other.text_range)
         })
-        .collect()
+}
+
+/// squawk's message, except where it says something else than the rule
+/// catches: `adding-field-with-default` speaks of a generated column for a
+/// volatile default too.
+fn message(rule: Rule, squawk: &str) -> String {
+    match (rule.name, super::entry(rule)) {
+        ("adding-field-with-default", Some(entry)) => entry.catches.to_owned(),
+        _ => squawk.to_owned(),
+    }
 }
 
 /// squawk's version of a `server_version_num`: `150004` is 15.4.
@@ -176,6 +208,32 @@ mod tests {
     fn concurrently_in_a_transaction_is_not_a_lint_but_an_error_elsewhere() {
         let sql = "CREATE INDEX CONCURRENTLY i ON t (a);";
         assert!(lint_postgres(&migrations(&[(sql, false)]), &LintOptions::default()).is_empty());
+    }
+
+    #[test]
+    fn one_mistake_is_one_lint() {
+        // squawk also calls a UNIQUE constraint `constraint-missing-not-valid`,
+        // and each repeated assignment a duplicate.
+        let sql = "ALTER TABLE users ADD CONSTRAINT users_email_key UNIQUE (email);\nUPDATE users SET name = 'a', name = 'b', name = 'c';";
+        assert_eq!(
+            names(&lint_postgres(
+                &migrations(&[(sql, false)]),
+                &LintOptions::default()
+            )),
+            [
+                "migrations/1_x.sql:1:23 disallowed-unique-constraint",
+                "migrations/1_x.sql:2:18 ban-duplicate-column-assignments",
+            ]
+        );
+        // Allowing the rule that applies does not bring the other back.
+        let allowed = format!("-- migrate:allow disallowed-unique-constraint\n{sql}");
+        assert_eq!(
+            names(&lint_postgres(
+                &migrations(&[(&allowed, false)]),
+                &LintOptions::default()
+            )),
+            ["migrations/1_x.sql:3:18 ban-duplicate-column-assignments"]
+        );
     }
 
     #[test]
