@@ -274,6 +274,19 @@ mod tests {
         );
     }
 
+    // Only a build with the grammar but without the server check sees this.
+    #[cfg(all(feature = "postgres", not(feature = "postgres-server")))]
+    #[test]
+    fn a_server_without_the_server_feature_says_which_feature() {
+        let input = input(r#""migrations", dialect = "postgres""#);
+        let error =
+            server(&input, &[], "postgresql://check@localhost/check".to_owned()).unwrap_err();
+        assert!(
+            error.contains("needs the `check-postgres-server` feature of migrate-core"),
+            "{error}"
+        );
+    }
+
     #[cfg(not(feature = "postgres"))]
     #[test]
     fn postgres_without_its_feature_says_which_feature() {

@@ -222,25 +222,36 @@ async fn check(
                 with_causes(&error)
             )
         })?;
-    let server = server_info(&admin).await?;
-    tokio::time::timeout_at(deadline, take_turn(&admin))
-        .await
-        .map_err(|_| {
-            format!(
-                "another migrate check on {server_name} held the turn for more than {} s",
+    let prepared = tokio::time::timeout_at(deadline, async {
+        let server = server_info(&admin).await?;
+        take_turn(&admin).await?;
+        drop_stale(&admin, &server).await;
+        Ok::<Server, String>(server)
+    })
+    .await;
+    let server = match prepared {
+        Ok(prepared) => prepared?,
+        Err(_) => {
+            return Err(format!(
+                "the check server {server_name} did not answer, or another migrate check on it held its turn, for {} s",
                 DEADLINE.as_secs()
-            )
-        })??;
-    drop_stale(&admin, &server).await;
+            ));
+        }
+    };
     let database = database_name(server.now);
-    create_database(&admin, &database).await?;
     let session = Session {
         config,
         admin: &admin,
         database: database.clone(),
         server_version_num: server.version_num,
     };
-    let outcome = tokio::time::timeout_at(deadline, session.dry_run(migrations, table)).await;
+    // Everything from here on ends with the database dropped, even when the
+    // deadline cuts the creation short.
+    let outcome = tokio::time::timeout_at(deadline, async {
+        create_database(&admin, &database).await?;
+        session.dry_run(migrations, table).await
+    })
+    .await;
     let dropped = tokio::time::timeout(
         CLEANUP_TIMEOUT,
         drop_database(&admin, &database, server.version_num),
