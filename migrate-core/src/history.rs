@@ -4,17 +4,7 @@ use std::collections::BTreeMap;
 
 use migrate_format::checksum::{self, Checksum};
 
-use crate::{Error, Result};
-
 pub(crate) use migrate_format::history::TableName;
-
-/// Validates a history table name, as [`Runner::history_table`](crate::Runner::history_table) does.
-pub(crate) fn parse_table(name: &str) -> Result<TableName> {
-    TableName::parse(name).map_err(|invalid| Error::InvalidTableName {
-        name: invalid.name,
-        reason: invalid.reason,
-    })
-}
 
 /// One row of the history table.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -80,6 +80,10 @@
 #[allow(unused_extern_crates)]
 extern crate self as migrate_core;
 
+mod adopt;
+mod dialect;
+pub mod driver;
+mod engine;
 mod error;
 mod history;
 mod lifecycle;
@@ -91,13 +95,17 @@ mod report;
 mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod verify;
 
-pub use error::{DriverError, Error, LockHolder, Result};
+pub use adopt::{AdoptProblem, Adoption, Source, Tool};
+pub use engine::{Operation, Output};
+pub use error::{DriverError, Error, Irreversibility, LockHolder, Misconfigured, Result};
 pub use lifecycle::{Resolution, Rollback};
-pub use migrate_format::Checksum;
+pub use migrate_format::{Checksum, Layout};
 pub use migration::{Migration, Migrations, Script};
 pub use report::{Action, Applied, Report, State, Status, StatusEntry};
 pub use runner::{DEFAULT_TABLE, Progress, Runner, TransactionMode};
+pub use verify::{Finding, ForeignKeyViolation, Verification};
 
 /// The rusqlite this crate was built against, to avoid version mismatches.
 #[cfg(feature = "sqlite")]
@@ -146,7 +154,8 @@ pub use tokio_postgres;
 ///   `foreign_keys = "off"`. Each down migration runs right after its up
 ///   migration and is undone, so it is checked against the schema it will
 ///   meet. The dry run stops at the first up migration that fails. It cannot
-///   touch files: `ATTACH` of a file and `load_extension()` are refused.
+///   touch files: an `ATTACH` or `VACUUM INTO` whose file is not the
+///   literal `':memory:'` or `''`, and `load_extension()`, are refused.
 /// - `dialect = "postgres"` (needs the `postgres` feature) parses every up
 ///   and down file with a PostgreSQL grammar (squawk's), so syntax errors
 ///   fail the build with the file, line and column, and so does a statement
@@ -179,6 +188,26 @@ pub use tokio_postgres;
 /// trigger bodies naming a missing table (SQLite checks them only when the
 /// trigger fires) are not found. Views are: each view of the final schema is
 /// queried once.
+///
+/// ## Each migration on its own
+///
+/// A connection setting made by a migration, such as `PRAGMA foreign_keys =
+/// OFF`, lasts until the end of that migration, in the dry run as at run
+/// time: a deploy that applies the next migration alone would not have it
+/// either. Set it in the migration that needs it (for `foreign_keys`, a
+/// `-- migrate:no-transaction` one). The dry run also refuses a migration
+/// that leaves a TEMP table, view or trigger or an attached database
+/// behind, or a foreign key violation deferred to COMMIT: each belongs to
+/// the connection or the transaction, so a later migration would meet it
+/// only when both run in one process. The settings concerned are listed in
+/// `migrate_format::session`.
+///
+/// Each statement of the dry run may take up to 100 million steps of
+/// SQLite's virtual machine (a few seconds), so that a query that never
+/// ends, such as a recursive one without a bound, fails the build with its
+/// file and line instead of hanging it. `check_limit = 1_000_000_000`
+/// raises the limit; it counts steps, not time, so the verdict does not
+/// depend on the build machine.
 ///
 /// # Safety lints: `lints`
 ///

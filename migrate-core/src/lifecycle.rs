@@ -1,6 +1,7 @@
 //! Rolling back, baselining, repairing and resolving: what each operation
 //! would change, decided the same way for every database before anything runs.
 
+use crate::error::Irreversibility;
 use crate::history::{HistoryRow, TableName};
 use crate::plan::{Reconciled, drift_error, incomplete_error, is_drifted, reconcile};
 use crate::{Error, Migration, Result, Runner, Script};
@@ -53,7 +54,7 @@ pub(crate) fn plan_rollback<'m>(
                 return Err(Error::Irreversible {
                     version: row.version,
                     file: None,
-                    reason: "it is applied but missing from this binary, so its down script is unknown",
+                    reason: Irreversibility::MissingFromBinary,
                 });
             }
             Reconciled::Applied { migration, row } => {
@@ -61,7 +62,7 @@ pub(crate) fn plan_rollback<'m>(
                 let down = migration.down().ok_or_else(|| Error::Irreversible {
                     version: migration.version(),
                     file: Some(migration.file().to_owned()),
-                    reason: "it has no .down.sql file",
+                    reason: Irreversibility::NoDownScript,
                 })?;
                 reverts.push((migration, down));
             }
@@ -118,12 +119,13 @@ pub(crate) fn plan_resolve(history: &[HistoryRow], version: i64) -> Result<()> {
     }
 }
 
+/// An incomplete migration first, as [`plan`](crate::plan::plan) reports it.
 fn check_applied(migration: &Migration, row: &HistoryRow, table: &TableName) -> Result<()> {
-    if is_drifted(migration, row) {
-        return Err(drift_error(migration, row));
-    }
     if !row.finished {
         return Err(incomplete_error(migration, row, table));
+    }
+    if is_drifted(migration, row) {
+        return Err(drift_error(migration, row));
     }
     Ok(())
 }

@@ -213,7 +213,10 @@ pub struct Row<'a> {
     pub execution_ms: &'a str,
     /// False for a `no-transaction` migration that has not finished.
     pub finished: bool,
-    /// For an unfinished migration, how many statements are done.
+    /// For an unfinished migration, how many statements are done. Each
+    /// statement's completion is recorded before the next one is sent, so
+    /// the statement after them may have been started, and may or may not
+    /// have completed.
     pub statements_done: Option<i64>,
 }
 

@@ -72,7 +72,7 @@ pub const RULES: &[Rule] = &[
     sqlite("foreign-keys-pragma-in-transaction"),
     sqlite("double-quoted-string"),
     sqlite("rename-under-legacy-alter-table"),
-    sqlite("table-rebuild-without-foreign-key-check"),
+    sqlite("table-rebuild-with-foreign-keys-on"),
 ];
 
 /// The rule called `name`, if there is one.

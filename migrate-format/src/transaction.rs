@@ -20,12 +20,14 @@
 //! # The server's version
 //!
 //! `ALTER TYPE … ADD VALUE` is allowed in a transaction since PostgreSQL 12.
-//! [`refused_in_transaction_on`] takes the server's `server_version_num`
-//! when the caller knows it (the runtime, and the build-time check with a
-//! server); when it is unknown ([`refused_in_transaction`], the build without
-//! a server), a server of version 12 or later is assumed, since every older
-//! release is past its end of life (11 in November 2023) and flagging the
-//! statement would reject valid migrations for everyone else.
+//! [`statements_refused_in_transaction`] takes the server's
+//! `server_version_num` when the caller knows it (the build-time dry run on
+//! a server); when it is unknown (the build without a server, and the
+//! runtime, which does not ask the server its version before it applies),
+//! a server of version 12 or later is assumed, since every older release is
+//! past its end of life (11 in November 2023) and flagging the statement
+//! would reject valid migrations for everyone else. On an older server the
+//! runtime then meets the server's own refusal, and rolls the batch back.
 //!
 //! Statements whose refusal depends on their options (`CREATE SUBSCRIPTION`
 //! with a slot), or that hide the command inside a string or a function body
@@ -38,20 +40,44 @@ use crate::lexer::Lexed;
 /// How many leading keywords a rule can need: `REINDEX (VERBOSE) TABLE CONCURRENTLY`.
 const KEYWORDS_NEEDED: usize = 4;
 
+/// A statement that PostgreSQL refuses inside a transaction block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The statement, as a byte range of the migration's SQL.
+    pub range: Range<usize>,
+    /// The command as a message names it, such as `CREATE INDEX CONCURRENTLY`.
+    pub command: &'static str,
+}
+
 /// The statements of `sql` that PostgreSQL refuses inside a transaction
-/// block, as byte ranges of `sql` taken from `lexed.statements`.
+/// block, in order, on a server whose `server_version_num` is
+/// `server_version_num` (or, when it is `None`, on PostgreSQL 12 or later;
+/// see [`refused_in_transaction_on`]).
+///
+/// The one place where they are found: the runtime (`migrate-core`, before
+/// it applies a transactional migration), the build-time grammar check and
+/// the build-time dry run on a server (`migrate-check`) all call it.
 ///
 /// `lexed` must be the result of [`lex`](crate::lexer::lex) on `sql`
 /// (with [`Flavor::Postgres`](crate::Flavor::Postgres) or
 /// [`Flavor::Generic`](crate::Flavor::Generic)). The function is pure: it reads
 /// the first keywords of each statement, skipping comments and
 /// parenthesised option lists, and never looks inside strings or bodies.
-pub fn statements_refused_in_transaction(sql: &str, lexed: &Lexed) -> Vec<Range<usize>> {
+pub fn statements_refused_in_transaction(
+    sql: &str,
+    lexed: &Lexed,
+    server_version_num: Option<u32>,
+) -> Vec<Refusal> {
     lexed
         .statements
         .iter()
-        .filter(|range| refused_in_transaction(&sql[(*range).clone()]).is_some())
-        .cloned()
+        .filter_map(|range| {
+            let command = refused_in_transaction_on(&sql[range.clone()], server_version_num)?;
+            Some(Refusal {
+                range: range.clone(),
+                command,
+            })
+        })
         .collect()
 }
 
@@ -294,9 +320,9 @@ mod tests {
 
     fn refused(sql: &str) -> Vec<&str> {
         let lexed = lex(sql, Flavor::Postgres);
-        statements_refused_in_transaction(sql, &lexed)
+        statements_refused_in_transaction(sql, &lexed, None)
             .into_iter()
-            .map(|range| &sql[range])
+            .map(|refusal| &sql[refusal.range])
             .collect()
     }
 
@@ -364,6 +390,17 @@ mod tests {
         // An unknown server is assumed to be a supported one.
         assert_eq!(refused_in_transaction_on(add, None), None);
         assert_eq!(refused_in_transaction(add), None);
+        let sql = format!("SELECT 1;\n{add};");
+        let lexed = lex(&sql, Flavor::Postgres);
+        let old = statements_refused_in_transaction(&sql, &lexed, Some(110_022));
+        assert_eq!(
+            old,
+            [Refusal {
+                range: 10..sql.len(),
+                command: "ALTER TYPE … ADD VALUE (before PostgreSQL 12)"
+            }]
+        );
+        assert!(statements_refused_in_transaction(&sql, &lexed, None).is_empty());
         let attribute = "ALTER TYPE address ADD ATTRIBUTE zip text";
         assert_eq!(refused_in_transaction_on(attribute, Some(110_022)), None);
         let rename = "ALTER TYPE mood RENAME VALUE 'ok' TO 'fine'";

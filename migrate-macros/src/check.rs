@@ -110,6 +110,7 @@ fn sqlite(
     let options = migrate_check::SqliteOptions {
         foreign_keys: input.foreign_keys.unwrap_or(defaults.foreign_keys),
         history_table: input.history_table.clone().unwrap_or_default(),
+        step_limit: input.check_limit.unwrap_or(defaults.step_limit),
     };
     let foreign_keys = options.foreign_keys;
     let mut problems = match cache_folder(input, "migrate-check-sqlite") {

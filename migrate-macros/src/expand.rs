@@ -43,7 +43,7 @@ fn load(input: &Input) -> (Loaded, Vec<String>) {
         );
         return (Err(syn::Error::new(span, message)), Vec::new());
     }
-    let migrations = match folder::load(&folder, &written, input.flavor()) {
+    let migrations = match folder::load_as(&folder, &written, input.flavor(), input.layout) {
         Ok(migrations) => migrations,
         Err(problems) => return (Err(errors(span, &problems)), Vec::new()),
     };
@@ -133,7 +133,12 @@ fn embed(
     let files = migrations
         .iter()
         .flat_map(|m| std::iter::once(&m.up).chain(&m.down));
-    let tracking = files.map(|file| file.path.as_path()).chain(lock).map(track);
+    let metadata = migrations.iter().filter_map(|m| m.metadata.as_deref());
+    let tracking = files
+        .map(|file| file.path.as_path())
+        .chain(metadata)
+        .chain(lock)
+        .map(track);
     let set_checksum = checksum::set_checksum(migrations.iter().map(|m| (m.version, &m.checksum)));
     let migrations = migrations.iter().map(migration);
     quote! {

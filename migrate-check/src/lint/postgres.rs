@@ -118,11 +118,13 @@ mod tests {
                         .unwrap_or_default();
                 SourceMigration {
                     version,
+                    version_text: version.to_string(),
                     description: "x".to_owned(),
                     checksum: checksum::checksum(sql),
                     up: SourceFile {
                         path: "x".into(),
                         display: format!("migrations/{version}_x.sql"),
+                        name: format!("{version}_x.sql"),
                         sql: (*sql).to_owned(),
                         directives: Directives {
                             no_transaction: *no_transaction,
@@ -130,6 +132,7 @@ mod tests {
                         },
                     },
                     down: None,
+                    metadata: None,
                 }
             })
             .collect()

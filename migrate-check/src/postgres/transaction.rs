@@ -2,7 +2,7 @@
 //! that migrate runs in one.
 
 use migrate_format::lexer::{self, Flavor};
-use migrate_format::transaction::refused_in_transaction;
+use migrate_format::transaction::statements_refused_in_transaction;
 use migrate_format::{Problem, SourceFile};
 
 /// The statements of a file that runs in a transaction (it has no
@@ -12,16 +12,14 @@ pub(super) fn check_file(file: &SourceFile) -> Vec<Problem> {
     if file.directives.no_transaction {
         return Vec::new();
     }
-    lexer::lex(&file.sql, Flavor::Postgres)
-        .statements
+    let lexed = lexer::lex(&file.sql, Flavor::Postgres);
+    // The server's version is unknown here: a supported one is assumed.
+    statements_refused_in_transaction(&file.sql, &lexed, None)
         .into_iter()
-        .filter_map(|range| {
-            let command = refused_in_transaction(&file.sql[range.clone()])?;
-            Some(Problem {
-                file: file.display.clone(),
-                position: Some(lexer::line_col(&file.sql, range.start)),
-                message: refused(command),
-            })
+        .map(|refusal| Problem {
+            file: file.display.clone(),
+            position: Some(lexer::line_col(&file.sql, refusal.range.start)),
+            message: refused(refusal.command),
         })
         .collect()
 }
@@ -42,6 +40,7 @@ mod tests {
         SourceFile {
             path: "0001_x.sql".into(),
             display: "migrations/0001_x.sql".to_owned(),
+            name: "0001_x.sql".to_owned(),
             sql: sql.to_owned(),
             directives: Directives {
                 no_transaction,

@@ -18,7 +18,7 @@ pub fn lint_sqlite(migrations: &[SourceMigration], options: &LintOptions) -> Vec
             let mut lints = foreign_keys_in_transaction(file, &statements);
             lints.extend(rename_under_legacy_alter_table(file, &statements));
             if options.foreign_keys {
-                lints.extend(rebuild_without_foreign_key_check(file, &statements));
+                lints.extend(rebuild_with_foreign_keys_on(file, &statements));
             }
             lints
         })
@@ -162,15 +162,31 @@ fn rename_under_legacy_alter_table(file: &SourceFile, statements: &[Statement<'_
 }
 
 /// A table rebuild, `DROP TABLE old` then `ALTER TABLE new RENAME TO old`,
-/// with no `PRAGMA foreign_key_check` after it in the migration.
-fn rebuild_without_foreign_key_check(file: &SourceFile, statements: &[Statement<'_>]) -> Vec<Lint> {
-    let mut dropped: Vec<String> = Vec::new();
-    let mut unchecked: Vec<(usize, String)> = Vec::new();
+/// whose `DROP` runs with foreign keys on: in a migration that runs in a
+/// transaction, where `PRAGMA foreign_keys` changes nothing, or in a
+/// `no-transaction` one that has not turned them off before it.
+///
+/// With foreign keys on, `DROP TABLE` first deletes every row of the
+/// table, which applies the `ON DELETE` action of each foreign key that
+/// references it: rows of other tables deleted (`CASCADE`) or cleared
+/// (`SET NULL`), or the deploy failing on the first row that references
+/// one. The dry run cannot see it, since its tables hold only the
+/// migrations' own rows. With foreign keys off, the runtime checks them
+/// itself after the migration (`PRAGMA foreign_key_check`), so a rebuild
+/// done that way is not linted.
+fn rebuild_with_foreign_keys_on(file: &SourceFile, statements: &[Statement<'_>]) -> Vec<Lint> {
+    // Only a `no-transaction` migration can turn them off.
+    let mut foreign_keys = true;
+    let mut dropped: Vec<(usize, String)> = Vec::new();
+    let mut rebuilt: Vec<(usize, String)> = Vec::new();
     for statement in statements {
         let tokens = &statement.tokens;
-        if let Some((name, _)) = pragma(statement) {
-            if name == "foreign_key_check" {
-                unchecked.clear();
+        if let Some((name, rest)) = pragma(statement) {
+            if name == "foreign_keys"
+                && file.directives.no_transaction
+                && let Some(value) = assigned(rest)
+            {
+                foreign_keys = is_on(value);
             }
         } else if tokens.first().is_some_and(|t| t.is_word("DROP"))
             && tokens.get(1).is_some_and(|t| t.is_word("TABLE"))
@@ -180,23 +196,24 @@ fn rebuild_without_foreign_key_check(file: &SourceFile, statements: &[Statement<
             } else {
                 2
             };
-            if let Some((table, _)) = qualified_name(tokens, at) {
-                dropped.push(table);
+            if let (Some((table, _)), true) = (qualified_name(tokens, at), foreign_keys) {
+                dropped.push((statement.start, table));
             }
         } else if let Some((_, Some(new_name))) = alter_rename(statement)
-            && dropped.contains(&new_name)
+            && let Some(at) = dropped.iter().position(|(_, table)| *table == new_name)
         {
-            unchecked.push((statement.start, new_name));
+            rebuilt.push(dropped.remove(at));
         }
     }
-    unchecked
+    rebuilt.sort_unstable();
+    rebuilt
         .into_iter()
         .filter_map(|(offset, table)| {
             lint(
                 file,
-                "table-rebuild-without-foreign-key-check",
+                "table-rebuild-with-foreign-keys-on",
                 offset,
-                format!("This migration rebuilds the table {table} (it drops it, then renames another table to its name), and no `PRAGMA foreign_key_check` follows, so rows that violate a foreign key would go unnoticed."),
+                format!("This migration rebuilds the table {table} (it drops it, then renames another table to its name) with foreign keys on, so dropping it first deletes its rows: the foreign keys that reference it delete or clear rows of other tables, or fail the deploy."),
             )
         })
         .collect()
@@ -213,15 +230,18 @@ mod tests {
             .zip(1..)
             .map(|(sql, version)| SourceMigration {
                 version,
+                version_text: version.to_string(),
                 description: "x".to_owned(),
                 checksum: checksum::checksum(sql),
                 up: SourceFile {
                     path: "x".into(),
                     display: format!("migrations/{version}_x.sql"),
+                    name: format!("{version}_x.sql"),
                     sql: (*sql).to_owned(),
                     directives: folder::check_sql("x", sql, Flavor::Sqlite).unwrap(),
                 },
                 down: None,
+                metadata: None,
             })
             .collect()
     }
@@ -267,29 +287,44 @@ mod tests {
     }
 
     #[test]
-    fn table_rebuilds_need_a_foreign_key_check() {
-        let rebuild = "-- migrate:no-transaction\nPRAGMA foreign_keys = OFF;\nCREATE TABLE new_users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nINSERT INTO new_users SELECT id, name FROM users;\nDROP TABLE users;\nALTER TABLE new_users RENAME TO users;\n";
+    fn table_rebuilds_need_foreign_keys_off() {
+        let steps = "CREATE TABLE new_users (id INTEGER PRIMARY KEY, name TEXT NOT NULL);\nINSERT INTO new_users SELECT id, name FROM users;\nDROP TABLE users;\nALTER TABLE new_users RENAME TO users;\n";
+        // In a transaction, foreign keys stay on whatever the file says.
+        let in_transaction = format!("PRAGMA foreign_keys = OFF;\n{steps}");
         assert_eq!(
-            found(&[rebuild]),
-            ["migrations/1_x.sql:6:1 table-rebuild-without-foreign-key-check"]
+            found(&[&in_transaction]),
+            [
+                "migrations/1_x.sql:1:1 foreign-keys-pragma-in-transaction",
+                "migrations/1_x.sql:4:1 table-rebuild-with-foreign-keys-on",
+            ]
         );
-        let checked = format!("{rebuild}PRAGMA foreign_key_check;\n");
-        assert!(found(&[&checked]).is_empty());
-        let checked_one = format!("{rebuild}PRAGMA main.foreign_key_check(users);\n");
-        assert!(found(&[&checked_one]).is_empty());
+        let not_turned_off = format!("-- migrate:no-transaction\n{steps}");
+        assert_eq!(
+            found(&[&not_turned_off]),
+            ["migrations/1_x.sql:4:1 table-rebuild-with-foreign-keys-on"]
+        );
+        // SQLite's own procedure: the runtime checks the foreign keys after it.
+        let turned_off = format!("-- migrate:no-transaction\nPRAGMA foreign_keys = OFF;\n{steps}PRAGMA foreign_keys = ON;\n");
+        assert!(found(&[&turned_off]).is_empty());
+        let turned_on_again = format!("-- migrate:no-transaction\nPRAGMA foreign_keys = 0;\nPRAGMA foreign_keys = 1;\n{steps}");
+        assert_eq!(
+            found(&[&turned_on_again]),
+            ["migrations/1_x.sql:6:1 table-rebuild-with-foreign-keys-on"]
+        );
         let quoted = "DROP TABLE IF EXISTS main.\"Users\";\nALTER TABLE [new] RENAME TO `users`;";
         assert_eq!(
             found(&[quoted]),
-            ["migrations/1_x.sql:2:1 table-rebuild-without-foreign-key-check"]
+            ["migrations/1_x.sql:1:1 table-rebuild-with-foreign-keys-on"]
         );
-        // Without foreign keys on, there is nothing to check.
+        // Without foreign keys on in the application, there is nothing to apply.
         let off = LintOptions {
             foreign_keys: false,
             ..LintOptions::default()
         };
-        assert!(lint_sqlite(&migrations(&[rebuild]), &off).is_empty());
-        // A plain rename is no rebuild.
+        assert!(lint_sqlite(&migrations(&[steps]), &off).is_empty());
+        // A plain rename, or a plain drop, is no rebuild.
         assert!(found(&["CREATE TABLE a (x);\nALTER TABLE a RENAME TO b;"]).is_empty());
+        assert!(found(&["DROP TABLE a;\nALTER TABLE b RENAME TO c;"]).is_empty());
     }
 
     #[test]

@@ -350,15 +350,18 @@ mod tests {
             .zip(1..)
             .map(|(sql, version)| SourceMigration {
                 version,
+                version_text: version.to_string(),
                 description: "x".to_owned(),
                 checksum: checksum::checksum(sql),
                 up: SourceFile {
                     path: "x".into(),
                     display: format!("migrations/{version}_x.sql"),
+                    name: format!("{version}_x.sql"),
                     sql: (*sql).to_owned(),
                     directives: folder::check_sql("x", sql, Flavor::Sqlite).unwrap(),
                 },
                 down: None,
+                metadata: None,
             })
             .collect();
         lint_sqlite(&migrations, &LintOptions::default())
@@ -409,15 +412,18 @@ mod tests {
             .zip(1..)
             .map(|(sql, version)| SourceMigration {
                 version,
+                version_text: version.to_string(),
                 description: "x".to_owned(),
                 checksum: checksum::checksum(sql),
                 up: SourceFile {
                     path: "x".into(),
                     display: format!("{version}"),
+                    name: format!("{version}_x.sql"),
                     sql: (*sql).to_owned(),
                     directives: Default::default(),
                 },
                 down: None,
+                metadata: None,
             })
             .collect();
         let options = LintOptions {

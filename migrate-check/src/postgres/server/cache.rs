@@ -129,15 +129,18 @@ mod tests {
         let file = |sql: &str| SourceFile {
             path: "1_a.sql".into(),
             display: "migrations/1_a.sql".to_owned(),
+            name: "1_a.sql".to_owned(),
             sql: sql.to_owned(),
             directives: Directives::default(),
         };
         SourceMigration {
             version: 1,
+            version_text: "1".to_owned(),
             description: "a".to_owned(),
             checksum: checksum::checksum(sql),
             up: file(sql),
             down: down.map(file),
+            metadata: None,
         }
     }
 

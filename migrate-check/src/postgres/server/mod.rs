@@ -110,9 +110,10 @@ pub struct ServerVerdict {
 /// throwaway database, as the runtime applies them: consecutive
 /// transactional migrations in one transaction with their history rows,
 /// `no-transaction` ones statement by statement outside a transaction, the
-/// settings a migration makes reset after it, each down migration checked
-/// right after its up migration and undone. Files marked `-- migrate:no-check`
-/// run, but their errors are not reported.
+/// settings a migration changes restored after it as the runtime restores
+/// them, each down migration checked right after its up migration and
+/// undone. Files marked `-- migrate:no-check` run, but their errors are not
+/// reported.
 ///
 /// The dry run stops at the first up migration that fails, as the runtime
 /// would. Each problem has the file, line and column of the server's error

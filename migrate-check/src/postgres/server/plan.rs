@@ -1,13 +1,15 @@
 //! What the server-backed dry run does, decided before it connects to
-//! anything: the runtime's transactions, history rows and setting resets,
-//! around every statement of every migration, in order.
+//! anything: the runtime's transactions, history rows, and the settings a
+//! migration changes saved before it and restored after it, around every
+//! statement of every migration, in order.
 
 use std::ops::Range;
 
 use migrate_format::history::{self, Dialect, Row, TableName};
 use migrate_format::lexer::{self, Flavor};
-use migrate_format::transaction::refused_in_transaction_on;
-use migrate_format::{SourceFile, SourceMigration, checksum, session};
+use migrate_format::session::postgres as session;
+use migrate_format::transaction::statements_refused_in_transaction;
+use migrate_format::{SourceFile, SourceMigration, checksum};
 
 /// The savepoint that undoes a down migration inside the transaction of the
 /// migrations, after its check.
@@ -18,8 +20,8 @@ const DOWN_SAVEPOINT: &str = "migrate_check_down";
 /// the dry run goes on with the next migration.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(super) enum Step<'a> {
-    /// SQL of the dry run itself, after `file`: a transaction, a history
-    /// row, the reset of the settings. It fails only when a migration broke
+    /// SQL of the dry run itself, for `file`: a transaction, a history
+    /// row, the settings saved or restored. It fails only when a migration broke
     /// what the runtime relies on (say, dropped the history table), which
     /// would fail at run time too, so it is reported on the migration.
     Internal { file: &'a SourceFile, sql: String },
@@ -70,9 +72,11 @@ pub(super) enum Step<'a> {
 /// followed by its history row; a `no-transaction` migration commits what
 /// comes before it, then runs one statement at a time outside a
 /// transaction, its history row written unfinished first and counting the
-/// statements done. After each migration the settings it made are reset
-/// ([`session::POSTGRES_RESET`]). Each down migration is checked right
-/// after its up migration.
+/// statements done. The settings a migration changes with `SET` or `RESET`
+/// are saved before it and restored after it, with the runtime's own SQL
+/// ([`migrate_format::session::postgres`]), so that a setting lasts until
+/// the end of the migration that made it. Each down migration is checked
+/// right after its up migration.
 pub(super) fn plan<'a>(
     migrations: &'a [SourceMigration],
     table: &TableName,
@@ -82,15 +86,20 @@ pub(super) fn plan<'a>(
     let mut in_transaction = false;
     for migration in migrations {
         let up = &migration.up;
-        let statements = lexer::lex(&up.sql, Flavor::Postgres).statements;
+        let lexed = lexer::lex(&up.sql, Flavor::Postgres);
+        let changed = session::settings_changed(&up.sql, &lexed.statements);
+        let in_migration = !up.directives.no_transaction;
+        let save = (!changed.is_empty()).then(|| session::save(&changed, in_migration));
+        let restore = (!changed.is_empty()).then(|| session::restore(&changed, in_migration));
         if up.directives.no_transaction {
             if in_transaction {
                 steps.push(internal(up, "COMMIT"));
                 in_transaction = false;
             }
             steps.push(internal(up, &record(migration, table, false)));
-            let count = statements.len();
-            for (index, range) in statements.into_iter().enumerate() {
+            steps.extend(save.map(|sql| Step::Internal { file: up, sql }));
+            let count = lexed.statements.len();
+            for (index, range) in lexed.statements.into_iter().enumerate() {
                 steps.push(statement(up, range, false));
                 if index + 1 < count {
                     let progress = format!(
@@ -101,6 +110,7 @@ pub(super) fn plan<'a>(
                     steps.push(internal(up, &progress));
                 }
             }
+            steps.extend(restore.map(|sql| Step::Internal { file: up, sql }));
             let finish = format!(
                 "UPDATE {table} SET finished = true, statements_done = NULL WHERE version = {}",
                 migration.version
@@ -111,21 +121,22 @@ pub(super) fn plan<'a>(
                 steps.push(internal(up, "BEGIN"));
                 in_transaction = true;
             }
-            for range in statements {
-                let refused =
-                    refused_in_transaction_on(&up.sql[range.clone()], Some(server_version_num));
-                match refused {
-                    Some(command) => steps.push(Step::Refused {
+            steps.extend(save.map(|sql| Step::Internal { file: up, sql }));
+            let refused =
+                statements_refused_in_transaction(&up.sql, &lexed, Some(server_version_num));
+            for range in lexed.statements {
+                match refused.iter().find(|refusal| refusal.range == range) {
+                    Some(refusal) => steps.push(Step::Refused {
                         file: up,
                         range,
-                        command,
+                        command: refusal.command,
                     }),
                     None => steps.push(statement(up, range, true)),
                 }
             }
+            steps.extend(restore.map(|sql| Step::Internal { file: up, sql }));
             steps.push(internal(up, &record(migration, table, true)));
         }
-        steps.push(internal(up, session::POSTGRES_RESET));
         if let Some(down) = migration.down.as_ref().filter(|d| !d.directives.no_check) {
             let statements = lexer::lex(&down.sql, Flavor::Postgres).statements;
             if down.directives.no_transaction {
@@ -206,6 +217,7 @@ mod tests {
         SourceFile {
             path: name.into(),
             display: name.to_owned(),
+            name: name.to_owned(),
             sql: sql.to_owned(),
             directives: Directives {
                 no_transaction,
@@ -217,10 +229,12 @@ mod tests {
     fn migration(version: i64, up: SourceFile, down: Option<SourceFile>) -> SourceMigration {
         SourceMigration {
             version,
+            version_text: version.to_string(),
             description: format!("m{version}"),
             checksum: checksum::checksum(&up.sql),
             up,
             down,
+            metadata: None,
         }
     }
 
@@ -238,7 +252,12 @@ mod tests {
                     };
                     format!("record {finished}")
                 }
-                Step::Internal { sql, .. } if sql == session::POSTGRES_RESET => "reset".to_owned(),
+                Step::Internal { sql, .. } if sql.contains("'migrate.saved_1', coalesce") => {
+                    "save".to_owned()
+                }
+                Step::Internal { sql, .. } if sql.contains("current_setting('migrate.saved_1')") => {
+                    "restore".to_owned()
+                }
                 Step::Internal { sql, .. } => sql.clone(),
                 Step::Statement { file, range } => {
                     format!("{}: {}", file.display, &file.sql[range.clone()])
@@ -305,28 +324,77 @@ mod tests {
                 "BEGIN",
                 "1.up.sql: CREATE TABLE a (x int);",
                 "record finished",
-                "reset",
                 "down 1.down.sql [SAVEPOINT migrate_check_down] 1 [ROLLBACK TO SAVEPOINT migrate_check_down; RELEASE SAVEPOINT migrate_check_down]",
                 "2.sql: CREATE TABLE b (x int);",
                 "2.sql: INSERT INTO b VALUES (1);",
                 "record finished",
-                "reset",
                 "COMMIT",
                 "record unfinished",
                 "3.sql: CREATE INDEX CONCURRENTLY i ON b (x);",
                 "UPDATE \"_migrations\" SET statements_done = 1 WHERE version = 3",
                 "3.sql: VACUUM b;",
                 "UPDATE \"_migrations\" SET finished = true, statements_done = NULL WHERE version = 3",
-                "reset",
                 "down 3.down.sql [BEGIN] 1 [ROLLBACK]",
                 "BEGIN",
                 "4.up.sql: ALTER TABLE b ADD y int;",
                 "record finished",
-                "reset",
                 "COMMIT",
                 "down on a copy 4.down.sql",
             ]
         );
+    }
+
+    #[test]
+    fn settings_a_migration_changes_are_saved_before_it_and_restored_after_it() {
+        let migrations = [
+            migration(
+                1,
+                file("1.sql", "SET search_path = app;\nCREATE TABLE a (x int);", false),
+                None,
+            ),
+            migration(2, file("2.sql", "CREATE TABLE b (x int);", false), None),
+            migration(
+                3,
+                file(
+                    "3.sql",
+                    "SET lock_timeout = '1s';\nCREATE INDEX CONCURRENTLY i ON b (x);",
+                    true,
+                ),
+                None,
+            ),
+        ];
+        let steps = plan(&migrations, &TableName::default(), 150_004);
+        assert_eq!(
+            outline(&steps),
+            [
+                "BEGIN",
+                "save",
+                "1.sql: SET search_path = app;",
+                "1.sql: CREATE TABLE a (x int);",
+                "restore",
+                "record finished",
+                "2.sql: CREATE TABLE b (x int);",
+                "record finished",
+                "COMMIT",
+                "record unfinished",
+                "save",
+                "3.sql: SET lock_timeout = '1s';",
+                "UPDATE \"_migrations\" SET statements_done = 1 WHERE version = 3",
+                "3.sql: CREATE INDEX CONCURRENTLY i ON b (x);",
+                "restore",
+                "UPDATE \"_migrations\" SET finished = true, statements_done = NULL WHERE version = 3",
+            ]
+        );
+        // The runtime's own SQL: transaction-local slots in a transaction,
+        // session ones cleared after a `no-transaction` migration.
+        let sql = |index: usize| match &steps[index] {
+            Step::Internal { sql, .. } => sql.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(sql(1), session::save(&["search_path".to_owned()], true));
+        assert_eq!(sql(4), session::restore(&["search_path".to_owned()], true));
+        assert_eq!(sql(10), session::save(&["lock_timeout".to_owned()], false));
+        assert_eq!(sql(14), session::restore(&["lock_timeout".to_owned()], false));
     }
 
     #[test]
@@ -359,7 +427,6 @@ mod tests {
                 "BEGIN",
                 "unchecked 1.up.sql: CREATE EXTENSION x;",
                 "record finished",
-                "reset",
                 "COMMIT"
             ]
         );

@@ -1,6 +1,0 @@
-static MIGRATIONS: migrate_core::Migrations =
-    migrate_core::embed_migrations!("fixtures-sql/lint-table-rebuild-without-foreign-key-check", dialect = "sqlite", lints = "deny");
-
-fn main() {
-    let _ = MIGRATIONS.len();
-}
