@@ -18,7 +18,7 @@ const FILE_NAME: &str = "verdict";
 
 /// Changes when the dry run changes what it checks, so that an older
 /// migrate's verdict is not trusted.
-const FORMAT: &str = concat!("migrate-check-postgres ", env!("CARGO_PKG_VERSION"), " 1");
+const FORMAT: &str = concat!("migrate-check-postgres ", env!("CARGO_PKG_VERSION"), " 2");
 
 /// A passing verdict found in the cache: the server it was reached on.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -37,8 +37,9 @@ impl Cache {
     /// The cache in `folder` for these migrations, checked with this history
     /// table on the server of `url`.
     ///
-    /// The key covers every file's text (directives included), versions and
-    /// descriptions, the history table, and the URL: another server may have
+    /// The key covers every file's text (directives included), whether it
+    /// runs in a transaction, versions and descriptions, the history table,
+    /// and the URL: another server may have
     /// other extensions, roles or a different version. The URL is hashed, so
     /// a password in it is not written down.
     pub(super) fn new(
@@ -103,6 +104,16 @@ fn key(migrations: &[SourceMigration], table: &TableName, url: &str) -> String {
         } else {
             "none"
         });
+        // Whether each file runs in a transaction: a directive in its text,
+        // or diesel's `metadata.toml`, which the text does not hold.
+        let files = std::iter::once(&migration.up).chain(&migration.down);
+        for file in files {
+            add(if file.directives.no_transaction {
+                "no-transaction"
+            } else {
+                "transaction"
+            });
+        }
     }
     checksum::to_hex(&checksum::checksum(&text))
 }
@@ -162,7 +173,12 @@ mod tests {
             Some(pass)
         );
 
+        // diesel's `metadata.toml` can take a migration out of the
+        // transaction without a change to its text.
+        let mut outside = migration("CREATE TABLE a (x int);", None);
+        outside.up.directives.no_transaction = true;
         let others = [
+            Cache::new(dir.path(), &[outside], &table, url),
             Cache::new(
                 dir.path(),
                 &[migration("CREATE TABLE b (x int);", None)],
