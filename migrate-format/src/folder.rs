@@ -90,7 +90,7 @@ impl Problem {
 }
 
 /// Reads every migration of `folder`, sorted by version, in the layout the
-/// folder's entries show (see [`layout`](crate::layout)).
+/// folder's entries show (see [`layout`]).
 ///
 /// `display` is the folder as the user named it (`"migrations"`); messages
 /// name files through it. `flavor` selects the quoting rules used to check

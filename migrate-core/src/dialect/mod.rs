@@ -285,7 +285,10 @@ impl Sql {
     pub(crate) fn save_settings(&self, names: &[String], in_transaction: bool) -> Option<String> {
         match self.dialect {
             Dialect::Sqlite => None,
-            Dialect::Postgres => Some(migrate_format::session::postgres::save(names, in_transaction)),
+            Dialect::Postgres => Some(migrate_format::session::postgres::save(
+                names,
+                in_transaction,
+            )),
         }
     }
 

@@ -59,25 +59,25 @@ impl<'a> Runner<'a> {
     ///   pending.
     /// - Otherwise it takes a session-level advisory lock keyed by the
     ///   database and the history table, polling for up to
-    ///   [`lock_timeout`](Runner::lock_timeout) ([`Error::LockTimeout`] names
+    ///   [`lock_timeout`](Runner::lock_timeout) ([`Error::LockTimeout`](crate::Error::LockTimeout) names
     ///   the session holding it), reads the history again, applies what is
     ///   still pending, and releases the lock, on success and on failure.
     /// - Before anything is applied, drifted, missing and out-of-order
     ///   migrations are refused as on SQLite, and so is a migration that runs
     ///   in a transaction but contains a statement PostgreSQL refuses there,
-    ///   such as `CREATE INDEX CONCURRENTLY` ([`Error::RefusedInTransaction`]).
+    ///   such as `CREATE INDEX CONCURRENTLY` ([`Error::RefusedInTransaction`](crate::Error::RefusedInTransaction)).
     /// - Each migration is sent with its history row and the `COMMIT` in one
     ///   message: one round trip per migration, or one for all of them with
-    ///   [`TransactionMode::Single`]. The history's `execution_ms` is what
+    ///   [`TransactionMode::Single`](crate::TransactionMode::Single). The history's `execution_ms` is what
     ///   the server measured for each migration's SQL, from
     ///   `clock_timestamp()` before it to its history insert; for a
     ///   `no-transaction` migration it is the runner's wall time over its
-    ///   statements, round trips included. [`Applied::duration`] has the same
+    ///   statements, round trips included. [`Applied::duration`](crate::Applied::duration) has the same
     ///   measures in microseconds.
     /// - `no-transaction` migrations run one statement at a time outside a
     ///   transaction. Their row is inserted unfinished first and counts the
     ///   statements done, so a failure part-way is reported by the next run as
-    ///   [`Error::Incomplete`] and never re-run silently.
+    ///   [`Error::Incomplete`](crate::Error::Incomplete) and never re-run silently.
     ///
     /// # When a `no-transaction` migration fails
     ///
@@ -86,7 +86,7 @@ impl<'a> Runner<'a> {
     /// concurrently stays built; a failed `CREATE INDEX CONCURRENTLY` leaves
     /// an `INVALID` index behind). So its history row is written before the
     /// first statement, unfinished, and counts the statements done. A run
-    /// that finds such a row stops with [`Error::Incomplete`], which says how
+    /// that finds such a row stops with [`Error::Incomplete`](crate::Error::Incomplete), which says how
     /// many statements completed, and applies nothing until a person has
     /// finished or undone the rest by hand (dropping an invalid index, say)
     /// and said which with [`resolve_async`](Runner::resolve_async) (or

@@ -258,8 +258,7 @@ mod tests {
     use super::*;
 
     fn changed(sql: &str) -> Vec<String> {
-        let statements =
-            crate::lexer::lex(sql, crate::lexer::Flavor::Postgres).statements;
+        let statements = crate::lexer::lex(sql, crate::lexer::Flavor::Postgres).statements;
         settings_changed(sql, &statements)
     }
 

@@ -304,9 +304,13 @@ mod tests {
             ["migrations/1_x.sql:4:1 table-rebuild-with-foreign-keys-on"]
         );
         // SQLite's own procedure: the runtime checks the foreign keys after it.
-        let turned_off = format!("-- migrate:no-transaction\nPRAGMA foreign_keys = OFF;\n{steps}PRAGMA foreign_keys = ON;\n");
+        let turned_off = format!(
+            "-- migrate:no-transaction\nPRAGMA foreign_keys = OFF;\n{steps}PRAGMA foreign_keys = ON;\n"
+        );
         assert!(found(&[&turned_off]).is_empty());
-        let turned_on_again = format!("-- migrate:no-transaction\nPRAGMA foreign_keys = 0;\nPRAGMA foreign_keys = 1;\n{steps}");
+        let turned_on_again = format!(
+            "-- migrate:no-transaction\nPRAGMA foreign_keys = 0;\nPRAGMA foreign_keys = 1;\n{steps}"
+        );
         assert_eq!(
             found(&[&turned_on_again]),
             ["migrations/1_x.sql:6:1 table-rebuild-with-foreign-keys-on"]

@@ -255,7 +255,9 @@ mod tests {
                 Step::Internal { sql, .. } if sql.contains("'migrate.saved_1', coalesce") => {
                     "save".to_owned()
                 }
-                Step::Internal { sql, .. } if sql.contains("current_setting('migrate.saved_1')") => {
+                Step::Internal { sql, .. }
+                    if sql.contains("current_setting('migrate.saved_1')") =>
+                {
                     "restore".to_owned()
                 }
                 Step::Internal { sql, .. } => sql.clone(),
@@ -349,7 +351,11 @@ mod tests {
         let migrations = [
             migration(
                 1,
-                file("1.sql", "SET search_path = app;\nCREATE TABLE a (x int);", false),
+                file(
+                    "1.sql",
+                    "SET search_path = app;\nCREATE TABLE a (x int);",
+                    false,
+                ),
                 None,
             ),
             migration(2, file("2.sql", "CREATE TABLE b (x int);", false), None),
@@ -394,7 +400,10 @@ mod tests {
         assert_eq!(sql(1), session::save(&["search_path".to_owned()], true));
         assert_eq!(sql(4), session::restore(&["search_path".to_owned()], true));
         assert_eq!(sql(10), session::save(&["lock_timeout".to_owned()], false));
-        assert_eq!(sql(14), session::restore(&["lock_timeout".to_owned()], false));
+        assert_eq!(
+            sql(14),
+            session::restore(&["lock_timeout".to_owned()], false)
+        );
     }
 
     #[test]
