@@ -3,7 +3,7 @@
 //! dialect. A benchmark, not a test:
 //!
 //! ```sh
-//! cargo run -p migrate-check --example bench --features sqlite,postgres
+//! cargo run -p migrate-check --example bench --features sqlite,postgres-server
 //! ```
 //!
 //! Run it in the dev profile to see what `cargo build` pays: proc-macros and
@@ -28,11 +28,39 @@ use std::time::{Duration, Instant};
 use migrate_format::{Flavor, SourceMigration, folder};
 
 fn main() -> std::io::Result<()> {
+    let server = server_url();
     for count in [100, 1000] {
         let sqlite = Folder::generate(count, Flavor::Sqlite, sqlite_migration)?;
         let postgres = Folder::generate(count, Flavor::Postgres, postgres_migration)?;
         let (loaded, parsed) = postgres.time(migrate_check::check_postgres);
         println!("postgres {count:>5} migrations: load {loaded:>8.1?}, parse {parsed:>8.1?}");
+        let (_, lints) = postgres.time_lints(migrate_check::lint::lint_postgres);
+        println!("postgres {count:>5} migrations: lints {lints:>8.1?}");
+        let cache = tempfile::tempdir()?;
+        let on_server = |cache: Option<&Path>| {
+            let options = migrate_check::ServerOptions {
+                url: server.clone(),
+                history_table: migrate_format::history::TableName::default(),
+                cache: cache.map(Path::to_owned),
+            };
+            move |migrations: &[SourceMigration]| {
+                migrate_check::check_postgres_server(migrations, &options)
+                    .unwrap_or_else(|error| panic!("{error}"))
+                    .problems
+            }
+        };
+        let raw = postgres.raw_apply();
+        println!(
+            "postgres {count:>5} migrations: the up SQL in one transaction, one message (the limit) {raw:>8.1?}"
+        );
+        let (_, cold) = postgres.time(on_server(None));
+        let (_, first) = postgres.time(on_server(Some(cache.path())));
+        let (_, cached) = postgres.time(on_server(Some(cache.path())));
+        println!(
+            "postgres {count:>5} migrations: on the server {cold:>8.1?} (again, storing the verdict {first:>8.1?}), cached {cached:>8.1?}"
+        );
+        let (_, lints) = sqlite.time_lints(migrate_check::lint::lint_sqlite);
+        println!("sqlite   {count:>5} migrations: lints {lints:>8.1?}");
         let migrations = load(sqlite.dir.path(), Flavor::Sqlite);
         let started = Instant::now();
         apply_in_memory(&migrations);
@@ -112,6 +140,49 @@ impl Folder {
         (loaded, checked)
     }
 
+    /// Times applying every up migration's SQL in one transaction, sent as
+    /// one message, on a fresh database: what any dry run on the server
+    /// costs at least.
+    fn raw_apply(&self) -> Duration {
+        let migrations = load(self.dir.path(), self.flavor);
+        let mut sql = String::from("BEGIN;\n");
+        for migration in &migrations {
+            sql.push_str(&migration.up.sql);
+            sql.push_str("\n;\n");
+        }
+        sql.push_str("COMMIT;");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("a runtime");
+        runtime.block_on(async {
+            let db = migrate_testkit::TestDb::create().await.expect("a database");
+            let client = db.connect().await.expect("connect");
+            let started = Instant::now();
+            client
+                .batch_execute(&sql)
+                .await
+                .expect("the migrations apply");
+            started.elapsed()
+        })
+    }
+
+    /// Times loading the folder, then linting it.
+    fn time_lints(
+        &self,
+        lint: impl Fn(
+            &[SourceMigration],
+            &migrate_check::lint::LintOptions,
+        ) -> Vec<migrate_check::lint::Lint>,
+    ) -> (Duration, Duration) {
+        let options = migrate_check::lint::LintOptions::default();
+        self.time(|migrations| {
+            // The generated migrations do have lints; only the time matters.
+            let _ = lint(migrations, &options);
+            Vec::new()
+        })
+    }
+
     /// One migration of INSERTs, about `megabytes` long.
     fn one_large_file(megabytes: usize) -> std::io::Result<Folder> {
         let dir = tempfile::tempdir()?;
@@ -145,6 +216,18 @@ impl Folder {
     }
 }
 
+/// A database URL on a throwaway server of migrate-testkit, for the
+/// server-backed check.
+fn server_url() -> String {
+    tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime")
+        .block_on(migrate_testkit::TestDb::create())
+        .expect("the test server starts")
+        .url()
+}
+
 fn load(folder: &Path, flavor: Flavor) -> Vec<migrate_format::SourceMigration> {
     folder::load(folder, "migrations", flavor).unwrap_or_else(|problems| panic!("{problems:#?}"))
 }
@@ -175,8 +258,9 @@ fn sqlite_migration(n: usize) -> (String, Option<String>) {
 /// A table, an index, a plpgsql function in a dollar quote, a DO block on
 /// every tenth, and a down migration on every fifth.
 fn postgres_migration(n: usize) -> (String, Option<String>) {
+    let schema = if n == 1 { "CREATE SCHEMA app;\n" } else { "" };
     let mut up = format!(
-        "-- Migration {n}.\nCREATE TABLE app.t{n} (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    name text NOT NULL DEFAULT E'a\\'b',\n    data jsonb\n);\n\
+        "-- Migration {n}.\n{schema}CREATE TABLE app.t{n} (\n    id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,\n    name text NOT NULL DEFAULT E'a\\'b',\n    data jsonb\n);\n\
          CREATE INDEX t{n}_name ON app.t{n} (lower(name)) WHERE data IS NOT NULL;\n\
          CREATE FUNCTION app.f{n}(x int) RETURNS int LANGUAGE plpgsql AS $body$\nBEGIN\n    RETURN x + {n}; -- done;\nEND;\n$body$;\n"
     );

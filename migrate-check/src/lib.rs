@@ -6,8 +6,14 @@
 //!   errors and semantic ones: unknown tables, columns, functions, bad
 //!   indexes, constraint failures on data the migrations insert.
 //! - [`check_postgres`] parses every statement with a PostgreSQL grammar
-//!   (feature `postgres`), which finds syntax errors only: PostgreSQL has no
-//!   in-process engine to run them on.
+//!   (feature `postgres`), which finds syntax errors and statements that
+//!   PostgreSQL refuses in a transaction; `check_postgres_server` (feature
+//!   `postgres-server`) also dry-runs the migrations on a real server, in a
+//!   throwaway database, which finds what the grammar cannot: unknown
+//!   tables, columns, types and functions.
+//! - [`lint`] warns about migrations that work but hurt in production: an
+//!   index built without `CONCURRENTLY`, a column dropped under running
+//!   code, a `PRAGMA foreign_keys` that SQLite ignores in a transaction.
 //!
 //! Both return [`Problem`]s that name the file, line and column. A file
 //! marked `-- migrate:no-check` is not checked; see
@@ -31,6 +37,8 @@
 
 #![warn(missing_docs)]
 
+#[cfg(any(feature = "postgres", feature = "sqlite"))]
+pub mod lint;
 #[cfg(feature = "postgres")]
 mod postgres;
 #[cfg(feature = "sqlite")]
@@ -39,6 +47,11 @@ mod sqlite;
 pub use migrate_format::Problem;
 #[cfg(feature = "postgres")]
 pub use postgres::check_postgres;
+#[cfg(feature = "postgres-server")]
+pub use postgres::{
+    CLEANUP_TIMEOUT, CONNECT_TIMEOUT, DEADLINE, STALE_AFTER, STATEMENT_TIMEOUT, ServerOptions,
+    ServerVerdict, check_postgres_server,
+};
 #[cfg(feature = "sqlite")]
 pub use sqlite::{
     DEFAULT_STEP_LIMIT, SqliteOptions, check_sqlite, check_sqlite_cached, check_sqlite_with,

@@ -76,7 +76,8 @@
 //! |---------|-------------|---------|
 //! | `macros` | Re-exports [`embed_migrations!`]. | yes |
 //! | `sqlite` | Runs migrations on SQLite through [`rusqlite`]. Link SQLite yourself, or enable rusqlite's `bundled` feature in your own `Cargo.toml`. With `macros`, also enables the compile-time dry run of `dialect = "sqlite"`, which compiles SQLite for the build machine (a C compiler, about 10 s on a cold build). | no |
-//! | `postgres` | Runs migrations on PostgreSQL through [`tokio_postgres`]. With `macros`, also enables the compile-time parse of `dialect = "postgres"` (pure Rust). | no |
+//! | `postgres` | Runs migrations on PostgreSQL through [`tokio_postgres`]. With `macros`, also enables the compile-time parse of `dialect = "postgres"` and its lints (pure Rust). | no |
+//! | `check-postgres-server` | With `dialect = "postgres"`, also runs the migrations at compile time on the server that `MIGRATE_CHECK_POSTGRES_URL` names, when it names one; without the variable nothing connects. Compiles tokio-postgres a second time, for the proc macro (about 10 s of CPU on a cold build, on top of `postgres`). | no |
 
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
@@ -169,8 +170,22 @@ pub use tokio_postgres;
 ///   literal `':memory:'` or `''`, and `load_extension()`, are refused.
 /// - `dialect = "postgres"` (needs the `postgres` feature) parses every up
 ///   and down file with a PostgreSQL grammar (squawk's), so syntax errors
-///   fail the build with the file, line and column. There is no PostgreSQL
-///   engine in a build, so an unknown table is found at run time only.
+///   fail the build with the file, line and column, and so does a statement
+///   that PostgreSQL refuses in a transaction (`CREATE INDEX CONCURRENTLY`,
+///   `VACUUM`, …) in a migration that runs in one. With the
+///   `check-postgres-server` feature and the environment variable
+///   `MIGRATE_CHECK_POSTGRES_URL` naming a server, the migrations also run
+///   on that server, in a throwaway database dropped at the end, as the
+///   runtime would run them, so an unknown table, column, type or function
+///   fails the build with the server's message at its file, line and
+///   column. Without the variable, the build checks the grammar, the
+///   statements refused in a transaction and the lints, but not the schema:
+///   an unknown table, column, type or function, a constraint that the
+///   migrations' own rows break, or an enum value used in the transaction
+///   that added it is found at run time only. A variable set without the
+///   feature is a compile error, never a check silently skipped. The
+///   README's "The server-backed check" says how it is bounded, cached and
+///   cleaned up.
 /// - Without `dialect`, only the folder format and the lexical checks run:
 ///   closed strings, comments and dollar quotes under rules that accept
 ///   both engines' SQL, and known directives. Name the dialect to get the
@@ -202,7 +217,8 @@ pub use tokio_postgres;
 /// behind, or a foreign key violation deferred to COMMIT: each belongs to
 /// the connection or the transaction, so a later migration would meet it
 /// only when both run in one process. The settings concerned are listed in
-/// `migrate_format::session`.
+/// `migrate_format::session`. The server-backed PostgreSQL check follows the
+/// same rule for `SET` and `RESET`, with the runtime's own SQL.
 ///
 /// Each statement of the dry run may take up to 100 million steps of
 /// SQLite's virtual machine (a few seconds), so that a query that never
@@ -210,6 +226,19 @@ pub use tokio_postgres;
 /// file and line instead of hanging it. `check_limit = 1_000_000_000`
 /// raises the limit; it counts steps, not time, so the verdict does not
 /// depend on the build machine.
+///
+/// # Safety lints: `lints`
+///
+/// With a dialect, migrations that work but hurt in production (an index
+/// built without `CONCURRENTLY`, a dropped column, a `PRAGMA foreign_keys`
+/// that SQLite ignores in a transaction) are warnings in `cargo build`'s
+/// output, naming the file, line, rule and what to do instead. Stable Rust
+/// has no warning API for macros, so each lint is the use of a deprecated
+/// item whose note is the lint; `-D warnings` turns them into errors like
+/// any warning. `lints = "deny"` makes them errors, `lints = "off"` turns
+/// them off, and `-- migrate:allow <rule> …` at the top of a file silences
+/// rules for that file. Only up migrations above the highest version of
+/// `migrate.lock` are linted. The README lists the rules.
 ///
 /// # Rebuilding when migrations change
 ///

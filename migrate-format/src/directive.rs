@@ -2,6 +2,7 @@
 //! statement, which change how the migration runs or is checked.
 
 use crate::lexer::Lexed;
+use crate::lint;
 
 /// The directives of one migration file.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
@@ -18,6 +19,8 @@ pub struct Directives {
     /// application or an extension registers on its connection, which the
     /// SQLite dry run replaces with stubs returning `NULL`.
     pub sqlite_functions: Vec<SqliteFunction>,
+    /// `-- migrate:allow <rule> …`: the safety lints silenced for this file.
+    pub allow: Vec<lint::Rule>,
 }
 
 /// A function named by `-- migrate:sqlite-function`.
@@ -30,7 +33,7 @@ pub struct SqliteFunction {
 }
 
 /// Every directive this version understands, as written after `migrate:`.
-pub const KNOWN: &[&str] = &["no-transaction", "no-check", "sqlite-function"];
+pub const KNOWN: &[&str] = &["no-transaction", "no-check", "sqlite-function", "allow"];
 
 /// A directive that is unknown, misplaced or malformed.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -86,6 +89,7 @@ fn apply(directive: &str, directives: &mut Directives) -> Result<(), String> {
         "no-transaction" => set_flag(name, argument, &mut directives.no_transaction),
         "no-check" => set_flag(name, argument, &mut directives.no_check),
         "sqlite-function" => add_functions(argument, &mut directives.sqlite_functions),
+        "allow" => allow_rules(argument, &mut directives.allow),
         "up" | "down" => Err(format!(
             "unknown directive `migrate:{name}`: dbmate-style sections are not supported; put the up SQL in `<version>_<description>.up.sql` and the down SQL in `.down.sql`"
         )),
@@ -159,6 +163,28 @@ fn parse_function(item: &str) -> Result<SqliteFunction, String> {
         name: name.to_owned(),
         arity,
     })
+}
+
+/// Reads the rule names of `-- migrate:allow`, refusing unknown ones, which
+/// would otherwise silence nothing without a word.
+fn allow_rules(argument: &str, allowed: &mut Vec<lint::Rule>) -> Result<(), String> {
+    if argument.is_empty() {
+        return Err("the directive `migrate:allow` needs the names of the lints it silences, as in `-- migrate:allow ban-drop-column`".to_owned());
+    }
+    for name in argument.split_whitespace() {
+        let Some(rule) = lint::find(name) else {
+            let suggestion = lint::closest(name)
+                .map(|rule| format!("did you mean `{}`? ", rule.name))
+                .unwrap_or_default();
+            return Err(format!(
+                "unknown lint `{name}` in `migrate:allow`; {suggestion}the lints are listed in the README's lint catalogue"
+            ));
+        };
+        if !allowed.contains(&rule) {
+            allowed.push(rule);
+        }
+    }
+    Ok(())
 }
 
 /// Other tools' spellings of a directive we have. Left alone they would be
@@ -292,6 +318,27 @@ mod tests {
             let errors = directives(sql).unwrap_err();
             assert!(errors[0].contains(expected), "{sql}: {errors:?}");
         }
+    }
+
+    #[test]
+    fn allowed_lints_are_read_and_unknown_ones_refused() {
+        let sql = "-- migrate:allow ban-drop-column\n-- migrate:allow renaming-table ban-drop-column\nSELECT 1;";
+        let names: Vec<&str> = directives(sql)
+            .unwrap()
+            .allow
+            .iter()
+            .map(|rule| rule.name)
+            .collect();
+        assert_eq!(names, ["ban-drop-column", "renaming-table"]);
+        let typo = directives("-- migrate:allow ban-drop-colum\nSELECT 1;").unwrap_err();
+        assert!(
+            typo[0].contains(
+                "unknown lint `ban-drop-colum` in `migrate:allow`; did you mean `ban-drop-column`?"
+            ),
+            "{typo:?}"
+        );
+        let empty = directives("-- migrate:allow\nSELECT 1;").unwrap_err();
+        assert!(empty[0].contains("needs the names"), "{empty:?}");
     }
 
     #[test]

@@ -30,6 +30,7 @@ pub mod folder;
 pub mod history;
 pub mod layout;
 pub mod lexer;
+pub mod lint;
 pub mod lock;
 pub mod name;
 pub mod session;

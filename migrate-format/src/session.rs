@@ -26,6 +26,12 @@
 //! indexes) and attached databases are connection state too. A migration
 //! must not leave any behind: a later migration would see them only when
 //! both run in one process. [`SQLITE_LEFTOVERS`] lists them.
+//!
+//! PostgreSQL's side of the rule, the `SET` and `RESET` statements of a
+//! migration and the SQL that saves and restores what they change, is in
+//! [`postgres`].
+
+pub mod postgres;
 
 use crate::lexer::Lexed;
 

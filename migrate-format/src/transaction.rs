@@ -12,13 +12,26 @@
 //!
 //! - `CREATE [UNIQUE] INDEX CONCURRENTLY`, `DROP INDEX CONCURRENTLY`,
 //!   `REINDEX … CONCURRENTLY`, and `REINDEX SCHEMA | DATABASE | SYSTEM`;
+//! - `ALTER TABLE … DETACH PARTITION … CONCURRENTLY`;
 //! - `CREATE DATABASE`, `DROP DATABASE`, `CREATE TABLESPACE`, `DROP TABLESPACE`;
-//! - `VACUUM`, `ALTER SYSTEM`, `DISCARD ALL`.
+//! - `VACUUM`, `ALTER SYSTEM`, `DISCARD ALL`;
+//! - `ALTER TYPE … ADD VALUE`, only on a server older than PostgreSQL 12.
 //!
-//! `ALTER TYPE … ADD VALUE` is allowed in a transaction since PostgreSQL 12
-//! and is not listed. Statements whose refusal depends on their options
-//! (`CREATE SUBSCRIPTION` with a slot) or that hide the keyword deep inside
-//! (`ALTER TABLE … DETACH PARTITION … CONCURRENTLY`) are not detected.
+//! # The server's version
+//!
+//! `ALTER TYPE … ADD VALUE` is allowed in a transaction since PostgreSQL 12.
+//! [`statements_refused_in_transaction`] takes the server's
+//! `server_version_num` when the caller knows it (the build-time dry run on
+//! a server); when it is unknown (the build without a server, and the
+//! runtime, which does not ask the server its version before it applies),
+//! a server of version 12 or later is assumed, since every older release is
+//! past its end of life (11 in November 2023) and flagging the statement
+//! would reject valid migrations for everyone else. On an older server the
+//! runtime then meets the server's own refusal, and rolls the batch back.
+//!
+//! Statements whose refusal depends on their options (`CREATE SUBSCRIPTION`
+//! with a slot), or that hide the command inside a string or a function body
+//! (`DO $$ … EXECUTE 'VACUUM' … $$`), are not detected.
 
 use std::ops::Range;
 
@@ -27,29 +40,76 @@ use crate::lexer::Lexed;
 /// How many leading keywords a rule can need: `REINDEX (VERBOSE) TABLE CONCURRENTLY`.
 const KEYWORDS_NEEDED: usize = 4;
 
+/// A statement that PostgreSQL refuses inside a transaction block.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Refusal {
+    /// The statement, as a byte range of the migration's SQL.
+    pub range: Range<usize>,
+    /// The command as a message names it, such as `CREATE INDEX CONCURRENTLY`.
+    pub command: &'static str,
+}
+
 /// The statements of `sql` that PostgreSQL refuses inside a transaction
-/// block, as byte ranges of `sql` taken from `lexed.statements`.
+/// block, in order, on a server whose `server_version_num` is
+/// `server_version_num` (or, when it is `None`, on PostgreSQL 12 or later;
+/// see [`refused_in_transaction_on`]).
+///
+/// The one place where they are found: the runtime (`migrate-core`, before
+/// it applies a transactional migration), the build-time grammar check and
+/// the build-time dry run on a server (`migrate-check`) all call it.
 ///
 /// `lexed` must be the result of [`lex`](crate::lexer::lex) on `sql`
 /// (with [`Flavor::Postgres`](crate::Flavor::Postgres) or
 /// [`Flavor::Generic`](crate::Flavor::Generic)). The function is pure: it reads
 /// the first keywords of each statement, skipping comments and
 /// parenthesised option lists, and never looks inside strings or bodies.
-pub fn statements_refused_in_transaction(sql: &str, lexed: &Lexed) -> Vec<Range<usize>> {
+pub fn statements_refused_in_transaction(
+    sql: &str,
+    lexed: &Lexed,
+    server_version_num: Option<u32>,
+) -> Vec<Refusal> {
     lexed
         .statements
         .iter()
-        .filter(|range| refused_in_transaction(&sql[(*range).clone()]).is_some())
-        .cloned()
+        .filter_map(|range| {
+            let command = refused_in_transaction_on(&sql[range.clone()], server_version_num)?;
+            Some(Refusal {
+                range: range.clone(),
+                command,
+            })
+        })
         .collect()
 }
 
 /// If PostgreSQL refuses this one statement inside a transaction block, the
 /// name of the command as it should appear in a message, such as
-/// `CREATE INDEX CONCURRENTLY`.
+/// `CREATE INDEX CONCURRENTLY`. The server is assumed to be PostgreSQL 12 or
+/// later; see [`refused_in_transaction_on`].
 pub fn refused_in_transaction(statement: &str) -> Option<&'static str> {
-    let words = leading_keywords(statement, KEYWORDS_NEEDED);
-    let words: Vec<&str> = words.iter().map(String::as_str).collect();
+    refused_in_transaction_on(statement, None)
+}
+
+/// The first PostgreSQL release that accepts `ALTER TYPE … ADD VALUE` in a
+/// transaction, as `server_version_num` writes it.
+const ADD_VALUE_IN_TRANSACTION: u32 = 120_000;
+
+/// [`refused_in_transaction`] on a server whose `server_version_num` (such
+/// as `150004` for 15.4) is `server_version_num`, or on an unknown server,
+/// assumed to be PostgreSQL 12 or later, when it is `None`.
+pub fn refused_in_transaction_on(
+    statement: &str,
+    server_version_num: Option<u32>,
+) -> Option<&'static str> {
+    let tokens = tokens(statement, TOKENS_NEEDED);
+    let words: Vec<&str> = tokens
+        .iter()
+        .map_while(|token| match token {
+            Token::Word(word) => Some(word.as_str()),
+            _ => None,
+        })
+        .take(KEYWORDS_NEEDED)
+        .collect();
+    let before_12 = server_version_num.is_some_and(|v| v < ADD_VALUE_IN_TRANSACTION);
     match words.as_slice() {
         ["CREATE", "INDEX", "CONCURRENTLY", ..]
         | ["CREATE", "UNIQUE", "INDEX", "CONCURRENTLY", ..] => Some("CREATE INDEX CONCURRENTLY"),
@@ -65,35 +125,132 @@ pub fn refused_in_transaction(statement: &str) -> Option<&'static str> {
         ["VACUUM", ..] => Some("VACUUM"),
         ["ALTER", "SYSTEM", ..] => Some("ALTER SYSTEM"),
         ["DISCARD", "ALL", ..] => Some("DISCARD ALL"),
+        ["ALTER", "TABLE", ..] if detaches_concurrently(&tokens) => {
+            Some("DETACH PARTITION CONCURRENTLY")
+        }
+        ["ALTER", "TYPE", ..] if before_12 && adds_enum_value(&tokens) => {
+            Some("ALTER TYPE … ADD VALUE (before PostgreSQL 12)")
+        }
         _ => None,
     }
 }
 
-/// The first `limit` bare words of a statement, upper-cased. Whitespace,
-/// comments and parenthesised groups (option lists such as `(VERBOSE)`) are
-/// skipped; anything else, such as a quoted identifier or an operator, ends
-/// the list, since no rule needs to look past it.
-fn leading_keywords(statement: &str, limit: usize) -> Vec<String> {
+/// How many tokens the rules that look past the leading keywords need:
+/// `ALTER TABLE IF EXISTS ONLY s . t DETACH PARTITION s . p CONCURRENTLY`.
+const TOKENS_NEEDED: usize = 16;
+
+/// A token of a statement, as the rules see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Token {
+    /// A bare word, upper-cased.
+    Word(String),
+    /// A double-quoted identifier.
+    Quoted,
+    /// `.`, between the parts of a qualified name.
+    Dot,
+    /// Anything else: a string, a number, an operator.
+    Other,
+}
+
+/// `… DETACH PARTITION <name> CONCURRENTLY`: the option comes right after
+/// the partition's name, which may itself be the word `concurrently`.
+fn detaches_concurrently(tokens: &[Token]) -> bool {
+    let Some(at) = find_words(tokens, &["DETACH", "PARTITION"]) else {
+        return false;
+    };
+    let after_name = skip_name(tokens, at + 2);
+    after_name > at + 2
+        && matches!(tokens.get(after_name), Some(Token::Word(w)) if w == "CONCURRENTLY")
+}
+
+/// `ALTER TYPE <name> ADD VALUE …`, as opposed to `ADD ATTRIBUTE` of a
+/// composite type.
+fn adds_enum_value(tokens: &[Token]) -> bool {
+    let after_name = skip_name(tokens, 2);
+    after_name > 2 && find_words(&tokens[after_name..], &["ADD", "VALUE"]) == Some(0)
+}
+
+/// The index of the first place where `words` follow each other.
+fn find_words(tokens: &[Token], words: &[&str]) -> Option<usize> {
+    tokens.windows(words.len()).position(|window| {
+        window
+            .iter()
+            .zip(words)
+            .all(|(token, word)| matches!(token, Token::Word(w) if w == word))
+    })
+}
+
+/// The index after a name, qualified or not, that starts at `start`.
+fn skip_name(tokens: &[Token], start: usize) -> usize {
+    let mut at = start;
+    while matches!(tokens.get(at), Some(Token::Word(_) | Token::Quoted)) {
+        at += 1;
+        if tokens.get(at) != Some(&Token::Dot) {
+            break;
+        }
+        at += 1;
+    }
+    at
+}
+
+/// The first `limit` tokens of a statement. Whitespace, comments and
+/// parenthesised groups (option lists such as `(VERBOSE)`) are skipped.
+fn tokens(statement: &str, limit: usize) -> Vec<Token> {
     let bytes = statement.as_bytes();
-    let mut words = Vec::new();
+    let mut tokens = Vec::new();
     let mut pos = 0;
-    while words.len() < limit {
+    while tokens.len() < limit {
         pos = skip_blanks(bytes, pos);
-        match bytes.get(pos) {
-            Some(b) if b.is_ascii_alphabetic() || *b == b'_' => {
+        let Some(&byte) = bytes.get(pos) else { break };
+        match byte {
+            b if b.is_ascii_alphabetic() || b == b'_' || !b.is_ascii() => {
                 let end = pos
                     + bytes[pos..]
                         .iter()
-                        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'_' || **b == b'$')
+                        .take_while(|b| {
+                            b.is_ascii_alphanumeric() || **b == b'_' || **b == b'$' || !b.is_ascii()
+                        })
                         .count();
-                words.push(statement[pos..end].to_ascii_uppercase());
+                tokens.push(Token::Word(statement[pos..end].to_ascii_uppercase()));
                 pos = end;
             }
-            Some(b'(') => pos = skip_parenthesised(bytes, pos),
-            _ => break,
+            b'(' => pos = skip_parenthesised(bytes, pos),
+            b'"' => {
+                pos = skip_quoted(bytes, pos, b'"');
+                tokens.push(Token::Quoted);
+            }
+            b'\'' => {
+                pos = skip_quoted(bytes, pos, b'\'');
+                tokens.push(Token::Other);
+            }
+            b'.' => {
+                pos += 1;
+                tokens.push(Token::Dot);
+            }
+            _ => {
+                pos += 1;
+                tokens.push(Token::Other);
+            }
         }
     }
-    words
+    tokens
+}
+
+/// Skips a quoted identifier or string starting at `pos`, in which a
+/// doubled quote stands for one.
+fn skip_quoted(bytes: &[u8], mut pos: usize, quote: u8) -> usize {
+    pos += 1;
+    while pos < bytes.len() {
+        if bytes[pos] == quote {
+            if bytes.get(pos + 1) == Some(&quote) {
+                pos += 2;
+                continue;
+            }
+            return pos + 1;
+        }
+        pos += 1;
+    }
+    pos
 }
 
 /// Skips whitespace, `--` comments and nested `/* */` comments.
@@ -163,9 +320,9 @@ mod tests {
 
     fn refused(sql: &str) -> Vec<&str> {
         let lexed = lex(sql, Flavor::Postgres);
-        statements_refused_in_transaction(sql, &lexed)
+        statements_refused_in_transaction(sql, &lexed, None)
             .into_iter()
-            .map(|range| &sql[range])
+            .map(|refusal| &sql[refusal.range])
             .collect()
     }
 
@@ -182,9 +339,11 @@ mod tests {
                    CREATE DATABASE other;\n\
                    DROP DATABASE other;\n\
                    CREATE TABLESPACE ts LOCATION '/x';\n\
-                   DISCARD ALL;\n";
+                   DISCARD ALL;\n\
+                   ALTER TABLE IF EXISTS app.\"Events\" DETACH PARTITION app.events_2026 CONCURRENTLY;\n\
+                   alter table events detach partition concurrently concurrently;\n";
         let found = refused(sql);
-        assert_eq!(found.len(), 11, "{found:#?}");
+        assert_eq!(found.len(), 13, "{found:#?}");
         assert!(found[1].contains("/* why */"));
     }
 
@@ -199,7 +358,11 @@ mod tests {
                    DO $$ BEGIN EXECUTE 'VACUUM'; END $$;\n\
                    -- CREATE INDEX CONCURRENTLY in a comment\n\
                    SELECT 1;\n\
-                   DISCARD PLANS;\n";
+                   DISCARD PLANS;\n\
+                   ALTER TABLE events DETACH PARTITION events_2026;\n\
+                   ALTER TABLE events DETACH PARTITION concurrently;\n\
+                   ALTER TABLE events DETACH PARTITION events_2026 FINALIZE;\n\
+                   ALTER TABLE t ADD COLUMN concurrently int;\n";
         assert_eq!(refused(sql), Vec::<&str>::new());
     }
 
@@ -211,5 +374,36 @@ mod tests {
         );
         assert_eq!(refused_in_transaction("vacuum"), Some("VACUUM"));
         assert_eq!(refused_in_transaction("/* x */ select 1"), None);
+        assert_eq!(
+            refused_in_transaction("ALTER TABLE p DETACH PARTITION \"P 1\" CONCURRENTLY"),
+            Some("DETACH PARTITION CONCURRENTLY")
+        );
+    }
+
+    #[test]
+    fn adding_an_enum_value_is_refused_before_postgresql_12_only() {
+        let add = "ALTER TYPE app.\"Mood\" ADD VALUE IF NOT EXISTS 'meh' AFTER 'ok'";
+        let refusal = Some("ALTER TYPE … ADD VALUE (before PostgreSQL 12)");
+        assert_eq!(refused_in_transaction_on(add, Some(110_022)), refusal);
+        assert_eq!(refused_in_transaction_on(add, Some(120_000)), None);
+        assert_eq!(refused_in_transaction_on(add, Some(150_004)), None);
+        // An unknown server is assumed to be a supported one.
+        assert_eq!(refused_in_transaction_on(add, None), None);
+        assert_eq!(refused_in_transaction(add), None);
+        let sql = format!("SELECT 1;\n{add};");
+        let lexed = lex(&sql, Flavor::Postgres);
+        let old = statements_refused_in_transaction(&sql, &lexed, Some(110_022));
+        assert_eq!(
+            old,
+            [Refusal {
+                range: 10..sql.len(),
+                command: "ALTER TYPE … ADD VALUE (before PostgreSQL 12)"
+            }]
+        );
+        assert!(statements_refused_in_transaction(&sql, &lexed, None).is_empty());
+        let attribute = "ALTER TYPE address ADD ATTRIBUTE zip text";
+        assert_eq!(refused_in_transaction_on(attribute, Some(110_022)), None);
+        let rename = "ALTER TYPE mood RENAME VALUE 'ok' TO 'fine'";
+        assert_eq!(refused_in_transaction_on(rename, Some(110_022)), None);
     }
 }

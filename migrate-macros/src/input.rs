@@ -1,6 +1,7 @@
 //! The macro's arguments: `"folder"`, an optional `dialect = "…"`, an
-//! optional `history_table = "…"`, an optional `layout = "…"`, and for
-//! SQLite an optional `foreign_keys = "on" | "off"` and `check_limit = <steps>`.
+//! optional `history_table = "…"`, an optional `layout = "…"`, for
+//! SQLite an optional `foreign_keys = "on" | "off"` and `check_limit = <steps>`,
+//! and with a dialect an optional `lints = "warn" | "deny" | "off"`.
 
 use migrate_format::history::TableName;
 use migrate_format::{Flavor, Layout};
@@ -24,6 +25,16 @@ pub(crate) struct Input {
     /// `check_limit = <steps>`: how many steps of SQLite's virtual machine
     /// one statement of the dry run may take.
     pub(crate) check_limit: Option<u64>,
+    /// `lints = "warn" | "deny" | "off"`: what the safety lints do.
+    pub(crate) lints: Option<Lints>,
+}
+
+/// What the safety lints do: warn (the default), fail the build, or nothing.
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum Lints {
+    Warn,
+    Deny,
+    Off,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -42,7 +53,7 @@ impl Input {
     }
 }
 
-const ARGUMENTS: &str = "the arguments after the folder are `dialect = \"sqlite\"` or `dialect = \"postgres\"`, `history_table = \"<name>\"`, `layout = \"flat\" | \"prisma\" | \"diesel\" | \"flyway\"`, and with SQLite `foreign_keys = \"on\"` or `\"off\"` and `check_limit = <steps>`";
+const ARGUMENTS: &str = "the arguments after the folder are `dialect = \"sqlite\"` or `dialect = \"postgres\"`, `history_table = \"<name>\"`, `layout = \"flat\" | \"prisma\" | \"diesel\" | \"flyway\"`, with a dialect `lints = \"warn\" | \"deny\" | \"off\"`, and with SQLite `foreign_keys = \"on\"` or `\"off\"` and `check_limit = <steps>`";
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -59,9 +70,11 @@ impl Parse for Input {
             history_table: None,
             layout: None,
             check_limit: None,
+            lints: None,
         };
         // The arguments that only the SQLite dry run reads.
         let mut sqlite_only = None;
+        let mut lints_key = None;
         while input.parse::<Option<Token![,]>>()?.is_some() {
             if input.is_empty() {
                 break;
@@ -105,10 +118,25 @@ impl Parse for Input {
                     .layout
                     .replace(layout)
                     .map_or(Ok(()), |_| Err(repeated()))?;
+            } else if key == "lints" {
+                let level = lints(&value)?;
+                parsed
+                    .lints
+                    .replace(level)
+                    .map_or(Ok(()), |_| Err(repeated()))?;
+                lints_key = Some(key.span());
             } else {
                 let message = format!("unknown argument `{key}`; {ARGUMENTS}");
                 return Err(syn::Error::new(key.span(), message));
             }
+        }
+        // The lints are the engine's: without one, the setting would
+        // silently do nothing.
+        if let (Some(span), None) = (lints_key, parsed.dialect) {
+            return Err(syn::Error::new(
+                span,
+                "`lints` applies with a dialect: add `dialect = \"sqlite\"` or `dialect = \"postgres\"`",
+            ));
         }
         // The setting only means something to the SQLite dry run; elsewhere
         // it would silently do nothing.
@@ -134,6 +162,18 @@ fn dialect(value: &LitStr) -> syn::Result<(Dialect, Span)> {
         }
     };
     Ok((dialect, value.span()))
+}
+
+fn lints(value: &LitStr) -> syn::Result<Lints> {
+    match value.value().as_str() {
+        "warn" => Ok(Lints::Warn),
+        "deny" => Ok(Lints::Deny),
+        "off" => Ok(Lints::Off),
+        other => Err(syn::Error::new(
+            value.span(),
+            format!("`lints` is `\"warn\"`, `\"deny\"` or `\"off\"`, not `{other}`"),
+        )),
+    }
 }
 
 fn layout(value: &LitStr) -> syn::Result<Layout> {

@@ -10,3 +10,6 @@ mod processes;
 mod embedded_cli;
 // Adding a migration file to a crate with the documented build.rs rebuilds it.
 mod rebuild;
+// A crate built by cargo with MIGRATE_CHECK_POSTGRES_URL: the server-backed
+// check, its cache, and the lints as warnings.
+mod postgres_check;

@@ -1,6 +1,11 @@
 //! The checks against folders: the corpus of valid migrations must pass, and
 //! each kind of mistake must be reported at its file, line and column.
 
+// The dry run on a real PostgreSQL, the throwaway server of migrate-testkit.
+mod postgres_server;
+// The safety lints of both engines.
+mod lints;
+
 use std::path::Path;
 
 use migrate_check::{
@@ -42,9 +47,11 @@ fn the_sqlite_corpus_passes() {
 
 #[test]
 fn the_postgres_corpus_passes() {
-    let migrations = load(&corpus("postgres"), Flavor::Postgres);
-    assert!(migrations.len() >= 5);
-    assert_eq!(messages(&check_postgres(&migrations)), Vec::<String>::new());
+    for folder in ["postgres", "postgres-grammar"] {
+        let migrations = load(&corpus(folder), Flavor::Postgres);
+        assert!(migrations.len() >= 5);
+        assert_eq!(messages(&check_postgres(&migrations)), Vec::<String>::new());
+    }
 }
 
 fn sqlite(files: &[(&str, &str)]) -> Vec<String> {

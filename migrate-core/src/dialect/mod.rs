@@ -185,13 +185,11 @@ impl Sql {
         if self.dialect != Dialect::Postgres {
             return None;
         }
-        lexer::lex(sql, Flavor::Postgres)
-            .statements
+        let lexed = lexer::lex(sql, Flavor::Postgres);
+        migrate_format::transaction::statements_refused_in_transaction(sql, &lexed, None)
             .into_iter()
-            .find_map(|range| {
-                migrate_format::transaction::refused_in_transaction(&sql[range.clone()])
-                    .map(|command| (range.start, command))
-            })
+            .next()
+            .map(|refusal| (refusal.range.start, refusal.command))
     }
 
     pub(crate) fn begin(&self) -> &'static str {
@@ -265,7 +263,7 @@ impl Sql {
     pub(crate) fn settings_changed(&self, sql: &str) -> Vec<String> {
         match self.dialect {
             Dialect::Sqlite => sqlite::settings_changed(sql, &lexer::lex(sql, Flavor::Sqlite)),
-            Dialect::Postgres => postgres::session::settings_changed(
+            Dialect::Postgres => migrate_format::session::postgres::settings_changed(
                 sql,
                 &lexer::lex(sql, Flavor::Postgres).statements,
             ),
@@ -287,7 +285,10 @@ impl Sql {
     pub(crate) fn save_settings(&self, names: &[String], in_transaction: bool) -> Option<String> {
         match self.dialect {
             Dialect::Sqlite => None,
-            Dialect::Postgres => Some(postgres::session::save(names, in_transaction)),
+            Dialect::Postgres => Some(migrate_format::session::postgres::save(
+                names,
+                in_transaction,
+            )),
         }
     }
 
@@ -301,7 +302,7 @@ impl Sql {
     ) -> String {
         match self.dialect {
             Dialect::Sqlite => sqlite::restore_settings(saved, names),
-            Dialect::Postgres => postgres::session::restore(names, in_transaction),
+            Dialect::Postgres => migrate_format::session::postgres::restore(names, in_transaction),
         }
     }
 

@@ -354,7 +354,7 @@ fn lexer_invariants(sql: &str) -> Result<(), String> {
 fn readers(sql: &str, lexed: &Lexed, flavor: Flavor) {
     let _ = directive::parse(sql, lexed);
     let _ = control::escapes(sql, lexed, flavor);
-    let _ = transaction::statements_refused_in_transaction(sql, lexed);
+    let _ = transaction::statements_refused_in_transaction(sql, lexed, None);
     let _ = migrate_format::session::pragmas_set(sql, lexed);
     for range in &lexed.statements {
         let _ = control::classify(&sql[range.clone()], flavor);

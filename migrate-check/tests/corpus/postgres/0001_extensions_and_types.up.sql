@@ -1,6 +1,7 @@
 /* Nested comments are PostgreSQL's: /* inner; */ still a comment; */
 CREATE EXTENSION IF NOT EXISTS pgcrypto;
 CREATE EXTENSION IF NOT EXISTS citext WITH SCHEMA public;
+CREATE EXTENSION IF NOT EXISTS btree_gist;
 CREATE SCHEMA IF NOT EXISTS app;
 
 CREATE TYPE app.mood AS ENUM ('sad', 'ok', 'happy');

@@ -10,7 +10,7 @@ END;
 $body$;
 
 CREATE TRIGGER users_touch BEFORE UPDATE ON app.users
-    FOR EACH ROW WHEN (OLD.* IS DISTINCT FROM NEW.*) EXECUTE FUNCTION app.touch();
+    FOR EACH ROW WHEN (OLD.mood IS DISTINCT FROM NEW.mood) EXECUTE FUNCTION app.touch();
 
 CREATE FUNCTION app.add(a integer, b integer) RETURNS integer
     LANGUAGE sql IMMUTABLE PARALLEL SAFE

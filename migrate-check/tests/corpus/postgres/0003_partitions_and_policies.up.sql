@@ -15,14 +15,6 @@ CREATE TABLE app.by_region_eu PARTITION OF app.by_region FOR VALUES IN ('eu', 'u
 CREATE TABLE app.by_hash (id int) PARTITION BY HASH (id);
 CREATE TABLE app.by_hash_0 PARTITION OF app.by_hash FOR VALUES WITH (MODULUS 2, REMAINDER 0);
 
-ALTER TABLE app.users ENABLE ROW LEVEL SECURITY;
-ALTER TABLE app.users FORCE ROW LEVEL SECURITY;
-CREATE POLICY users_self ON app.users
-    AS PERMISSIVE FOR ALL TO PUBLIC
-    USING (id = current_setting('app.user_id', true)::bigint)
-    WITH CHECK (id = current_setting('app.user_id', true)::bigint);
-GRANT SELECT, INSERT ON app.users TO app_reader;
-
 CREATE TABLE app.bookings (
     room int,
     during tstzrange,
@@ -38,7 +30,18 @@ SELECT setval('app.tickets', 100, false), foo$bar FROM (SELECT 1 AS foo$bar) AS 
 INSERT INTO app.users (email) VALUES ('ada@example.com')
     ON CONFLICT (email) DO UPDATE SET mood = EXCLUDED.mood
     RETURNING id;
+INSERT INTO app.events (user_id, at) SELECT id, '2026-06-01' FROM app.users;
 WITH moved AS (DELETE FROM app.events WHERE at < now() - interval '1 year' RETURNING *)
     SELECT count(*) FROM moved;
 PREPARE by_id (bigint) AS SELECT * FROM app.users WHERE id = $1;
 DEALLOCATE by_id;
+
+-- Row-level security, once the rows are in: a policy that reads a setting
+-- the application sets on its connections.
+ALTER TABLE app.users ENABLE ROW LEVEL SECURITY;
+ALTER TABLE app.users FORCE ROW LEVEL SECURITY;
+CREATE POLICY users_self ON app.users
+    AS PERMISSIVE FOR ALL TO PUBLIC
+    USING (id = current_setting('app.user_id', true)::bigint)
+    WITH CHECK (id = current_setting('app.user_id', true)::bigint);
+GRANT SELECT, INSERT ON app.users TO app_reader;

@@ -4,7 +4,6 @@
 
 pub(crate) mod lease;
 pub(crate) mod lock;
-pub(crate) mod session;
 pub(crate) mod state;
 
 use migrate_format::history::{Dialect, TableName, quote_literal};

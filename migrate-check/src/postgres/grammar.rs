@@ -1,4 +1,4 @@
-//! The PostgreSQL check: every file parsed with squawk's PostgreSQL grammar.
+//! The grammar check: every file parsed with squawk's PostgreSQL grammar.
 //!
 //! squawk-syntax is a pure-Rust parser of PostgreSQL's full grammar, so the
 //! check needs no C toolchain and no libclang. It checks syntax only: there
@@ -9,22 +9,12 @@
 //! reported, which is the one the mistake caused.
 
 use migrate_format::lexer::{self, Flavor};
-use migrate_format::{Problem, SourceFile, SourceMigration};
+use migrate_format::{Problem, SourceFile};
 use squawk_syntax::SourceFile as Parsed;
 
-/// Parses every up and down file, except those marked `-- migrate:no-check`.
-/// Returns one problem per statement with a syntax error, with its file,
-/// line and column.
-pub fn check_postgres(migrations: &[SourceMigration]) -> Vec<Problem> {
-    migrations
-        .iter()
-        .flat_map(|m| std::iter::once(&m.up).chain(&m.down))
-        .filter(|file| !file.directives.no_check)
-        .flat_map(check_file)
-        .collect()
-}
-
-fn check_file(file: &SourceFile) -> Vec<Problem> {
+/// Parses a file. Returns one problem per statement with a syntax error,
+/// with its file, line and column.
+pub(super) fn check_file(file: &SourceFile) -> Vec<Problem> {
     let errors = Parsed::parse(&file.sql).errors();
     if errors.is_empty() {
         return Vec::new();
@@ -124,8 +114,14 @@ mod tests {
     /// `no-transaction` migration runs what the grammar sees.
     #[test]
     fn the_grammar_splits_like_the_lexer() {
-        let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus/postgres");
-        let migrations = migrate_format::folder::load(&folder, "corpus", Flavor::Postgres).unwrap();
+        let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+        let migrations: Vec<_> = ["postgres", "postgres-grammar"]
+            .iter()
+            .flat_map(|folder| {
+                migrate_format::folder::load(&corpus.join(folder), "corpus", Flavor::Postgres)
+                    .unwrap()
+            })
+            .collect();
         let files = migrations
             .iter()
             .flat_map(|m| std::iter::once(&m.up).chain(&m.down));

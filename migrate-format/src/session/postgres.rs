@@ -1,13 +1,13 @@
 //! The session settings a migration changes on PostgreSQL, found in its
 //! statements, and the SQL that saves them before it and restores them
-//! after it.
+//! after it: the runtime (`migrate-core`) and the build-time dry run on a
+//! server (`migrate-check`) both use these functions, so that a setting
+//! made by a migration lasts until the end of that migration in both.
 //!
-//! A connection setting made by a migration lasts until the end of that
-//! migration (see [`migrate_format::session`] for SQLite's side of the
-//! rule): otherwise `SET search_path = s3` in migration 3 would move
-//! migration 4's tables into `s3` when both run in one process, and not when
-//! migration 4 runs in a later deploy, and the application's own connection
-//! would keep the setting.
+//! Otherwise `SET search_path = s3` in migration 3 would move migration 4's
+//! tables into `s3` when both run in one process, and not when migration 4
+//! runs in a later deploy, and the application's own connection would keep
+//! the setting.
 //!
 //! A top-level `SET`, `SET LOCAL`, `SET SESSION` or `RESET` of a named
 //! setting is found, with the special forms (`SET TIME ZONE`, `SET SCHEMA`,
@@ -21,11 +21,11 @@
 //! `migrate.saved_<n>`, so that saving and restoring are statements of the
 //! same message as the migration: a batch stays one round trip.
 
-use migrate_format::history::{Dialect, quote_literal};
+use crate::history::{Dialect, quote_literal};
 
 /// The settings that the top-level statements of `sql` change, lower-cased
 /// (a quoted name keeps its case), each once, in order.
-pub(crate) fn settings_changed(sql: &str, statements: &[std::ops::Range<usize>]) -> Vec<String> {
+pub fn settings_changed(sql: &str, statements: &[std::ops::Range<usize>]) -> Vec<String> {
     let mut names: Vec<String> = Vec::new();
     for range in statements {
         for name in changed_by(&sql[range.clone()]) {
@@ -41,7 +41,7 @@ pub(crate) fn settings_changed(sql: &str, statements: &[std::ops::Range<usize>])
 /// that changes them: in a transaction-local setting when it runs in a
 /// transaction, or in a session setting, cleared by [`restore`], when its
 /// statements run one by one.
-pub(crate) fn save(names: &[String], in_transaction: bool) -> String {
+pub fn save(names: &[String], in_transaction: bool) -> String {
     let calls: Vec<String> = names
         .iter()
         .enumerate()
@@ -59,7 +59,7 @@ pub(crate) fn save(names: &[String], in_transaction: bool) -> String {
 /// Restores each setting of `names` to the value [`save`] kept, as a
 /// session setting, so that it also undoes a `SET LOCAL`; and clears the
 /// saved values that outlive the transaction.
-pub(crate) fn restore(names: &[String], in_transaction: bool) -> String {
+pub fn restore(names: &[String], in_transaction: bool) -> String {
     let mut calls: Vec<String> = names
         .iter()
         .enumerate()
@@ -258,8 +258,7 @@ mod tests {
     use super::*;
 
     fn changed(sql: &str) -> Vec<String> {
-        let statements =
-            migrate_format::lexer::lex(sql, migrate_format::lexer::Flavor::Postgres).statements;
+        let statements = crate::lexer::lex(sql, crate::lexer::Flavor::Postgres).statements;
         settings_changed(sql, &statements)
     }
 

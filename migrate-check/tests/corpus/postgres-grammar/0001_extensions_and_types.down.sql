@@ -1,0 +1,4 @@
+DROP TABLE app.users;
+DROP DOMAIN app.email;
+DROP TYPE app.floatrange, app.address, app.mood;
+DROP SCHEMA app;

@@ -1,0 +1,6 @@
+static MIGRATIONS: migrate_core::Migrations =
+    migrate_core::embed_migrations!("fixtures-sql/lint-constraint-missing-not-valid", dialect = "postgres", lints = "deny");
+
+fn main() {
+    let _ = MIGRATIONS.len();
+}

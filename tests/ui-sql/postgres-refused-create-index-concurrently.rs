@@ -1,0 +1,6 @@
+static MIGRATIONS: migrate_core::Migrations =
+    migrate_core::embed_migrations!("fixtures-sql/postgres-refused-create-index-concurrently", dialect = "postgres");
+
+fn main() {
+    let _ = MIGRATIONS.len();
+}
