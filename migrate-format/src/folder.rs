@@ -730,7 +730,7 @@ mod tests {
             "migrations/2_c.down.sql: down migration without an up migration: add `2_c.up.sql`",
             "migrations/3_d.sql: is empty: a migration needs at least one SQL statement",
             "migrations/4_e.sql:1:9: is not valid UTF-8; save the file as UTF-8",
-            "migrations/5_f.sql:1:1: unknown directive `migrate:bogus`; known directives: `migrate:no-transaction`, `migrate:no-check`, `migrate:sqlite-function`",
+            "migrations/5_f.sql:1:1: unknown directive `migrate:bogus`; known directives: `migrate:no-transaction`, `migrate:no-check`, `migrate:sqlite-function`, `migrate:allow`",
             "migrations/6_g.sql:2:8: unterminated string: this `'` is never closed",
         ];
         assert_eq!(found[..7], expected);
