@@ -7,6 +7,15 @@ use std::time::Duration;
 /// The error of a database driver, boxed so that this enum does not depend on
 /// which backends are enabled. It is a [`rusqlite::Error`] or a
 /// [`tokio_postgres::Error`]; `downcast_ref` gets it back.
+///
+#[cfg_attr(
+    not(feature = "sqlite"),
+    doc = "[`rusqlite::Error`]: https://docs.rs/rusqlite/latest/rusqlite/enum.Error.html"
+)]
+#[cfg_attr(
+    not(feature = "postgres"),
+    doc = "[`tokio_postgres::Error`]: https://docs.rs/tokio-postgres/latest/tokio_postgres/error/struct.Error.html"
+)]
 pub type DriverError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// Everything that can go wrong while checking or applying migrations.
@@ -185,6 +194,7 @@ pub enum Error {
 }
 
 impl Error {
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn database(action: impl Into<String>, source: impl Into<DriverError>) -> Error {
         Error::Database {
             action: action.into(),

@@ -5,6 +5,7 @@ use std::fmt;
 
 use migrate_format::checksum::{self, Checksum};
 
+#[cfg(any(test, feature = "sqlite", feature = "postgres"))]
 use crate::{Error, Result};
 
 /// A validated history table name, quoted for SQL.
@@ -17,6 +18,7 @@ pub(crate) struct TableName {
 }
 
 impl TableName {
+    #[cfg(any(test, feature = "sqlite", feature = "postgres"))]
     pub(crate) fn parse(name: &str) -> Result<TableName> {
         let invalid = |reason| Error::InvalidTableName {
             name: name.to_owned(),
@@ -54,6 +56,7 @@ impl TableName {
     }
 
     /// The name as given.
+    #[cfg(any(test, feature = "sqlite", feature = "postgres"))]
     pub(crate) fn plain(&self) -> &str {
         &self.plain
     }
@@ -95,6 +98,7 @@ impl fmt::Display for TableName {
     }
 }
 
+#[cfg(any(test, feature = "sqlite", feature = "postgres"))]
 fn check_identifier(part: &str) -> Result<(), &'static str> {
     let mut bytes = part.bytes();
     match bytes.next() {

@@ -1,8 +1,11 @@
 //! Rolling back, baselining, repairing and resolving: what each operation
 //! would change, decided the same way for every database before anything runs.
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::history::{HistoryRow, TableName};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::plan::{Reconciled, drift_error, incomplete_error, is_drifted, reconcile};
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::{Error, Migration, Result, Runner, Script};
 
 /// How far to roll back.
@@ -15,7 +18,7 @@ pub enum Rollback {
 }
 
 /// What an operator did about a `no-transaction` migration that stopped
-/// part-way (see [`Error::Incomplete`]).
+/// part-way (see [`Error::Incomplete`](crate::Error::Incomplete)).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
     /// The rest of the migration was completed by hand: record it as applied.
@@ -27,6 +30,7 @@ pub enum Resolution {
 /// The applied migrations to revert, newest first, each with its down
 /// script. Refuses before anything runs when one of them has no down script,
 /// is missing from the binary, has drifted or is incomplete.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn plan_rollback<'m>(
     runner: &Runner<'m>,
     table: &TableName,
@@ -72,6 +76,7 @@ pub(crate) fn plan_rollback<'m>(
 }
 
 /// The migrations up to `version` to record as applied without running them.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn plan_baseline<'m>(
     runner: &Runner<'m>,
     table: &TableName,
@@ -96,6 +101,7 @@ pub(crate) fn plan_baseline<'m>(
 
 /// The applied migration whose recorded checksum `repair` replaces with the
 /// binary's, or `None` when they already agree.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn plan_repair<'m>(
     runner: &Runner<'m>,
     history: &[HistoryRow],
@@ -110,6 +116,7 @@ pub(crate) fn plan_repair<'m>(
 }
 
 /// Checks that `version` is an incomplete `no-transaction` migration.
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn plan_resolve(history: &[HistoryRow], version: i64) -> Result<()> {
     match find_row(history, version) {
         None => Err(Error::NotApplied { version }),
@@ -118,6 +125,7 @@ pub(crate) fn plan_resolve(history: &[HistoryRow], version: i64) -> Result<()> {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn check_applied(migration: &Migration, row: &HistoryRow, table: &TableName) -> Result<()> {
     if is_drifted(migration, row) {
         return Err(drift_error(migration, row));
@@ -128,6 +136,7 @@ fn check_applied(migration: &Migration, row: &HistoryRow, table: &TableName) -> 
     Ok(())
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn version_of(entry: &Reconciled<'_, '_>) -> i64 {
     match entry {
         Reconciled::Applied { migration, .. } | Reconciled::Pending { migration, .. } => {
@@ -137,6 +146,7 @@ fn version_of(entry: &Reconciled<'_, '_>) -> i64 {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn find_row(history: &[HistoryRow], version: i64) -> Option<&HistoryRow> {
     history
         .binary_search_by_key(&version, |row| row.version)

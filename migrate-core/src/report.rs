@@ -3,8 +3,11 @@
 use std::fmt;
 use std::time::Duration;
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::Migration;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::history::HistoryRow;
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::plan::{Reconciled, is_drifted, reconcile};
 
 /// What a run did.
@@ -41,6 +44,7 @@ pub struct Applied {
 }
 
 impl Applied {
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn new(migration: &Migration, duration: Duration) -> Applied {
         Applied {
             version: migration.version(),
@@ -52,10 +56,12 @@ impl Applied {
 }
 
 impl Report {
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn new(applied: Vec<Applied>, elapsed: Duration) -> Report {
         Report::of(Action::Apply, applied, elapsed)
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn of(action: Action, applied: Vec<Applied>, elapsed: Duration) -> Report {
         Report {
             action,
@@ -170,6 +176,7 @@ pub enum State {
 }
 
 impl Status {
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn new(migrations: &[Migration], history: &[HistoryRow]) -> Status {
         let entries = reconcile(migrations, history)
             .into_iter()
@@ -196,6 +203,7 @@ impl Status {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn entry(reconciled: Reconciled<'_, '_>) -> StatusEntry {
     match reconciled {
         Reconciled::Applied { migration, row } => {
@@ -237,6 +245,7 @@ fn entry(reconciled: Reconciled<'_, '_>) -> StatusEntry {
     }
 }
 
+#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn from_binary(migration: &Migration, state: State) -> StatusEntry {
     StatusEntry {
         version: migration.version(),

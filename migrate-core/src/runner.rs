@@ -41,8 +41,13 @@ pub enum TransactionMode {
 ///     .transaction_mode(TransactionMode::PerMigration)
 ///     .busy_timeout(Duration::from_secs(60));
 /// ```
+#[cfg_attr(not(feature = "sqlite"), doc = "[`Migrations::run`]: crate#features")]
 #[derive(Debug, Clone)]
 pub struct Runner<'a> {
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres")),
+        expect(dead_code, reason = "only a backend runs the migrations")
+    )]
     pub(crate) migrations: &'a Migrations,
     pub(crate) table: String,
     pub(crate) allow_missing: bool,
@@ -70,7 +75,13 @@ pub enum Progress<'a> {
 
 /// The callback of [`Runner::on_progress`].
 #[derive(Clone, Copy)]
-pub(crate) struct ProgressHook<'a>(&'a (dyn Fn(Progress<'_>) + Sync));
+pub(crate) struct ProgressHook<'a>(
+    #[cfg_attr(
+        not(any(feature = "sqlite", feature = "postgres")),
+        expect(dead_code, reason = "only a backend reports progress")
+    )]
+    &'a (dyn Fn(Progress<'_>) + Sync),
+);
 
 impl fmt::Debug for ProgressHook<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -101,6 +112,7 @@ impl<'a> Runner<'a> {
     }
 
     /// Runs one migration's script, reporting its start and end.
+    #[cfg(feature = "sqlite")]
     pub(crate) fn step(
         &self,
         migration: &Migration,
@@ -112,12 +124,14 @@ impl<'a> Runner<'a> {
         Ok(applied)
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn notify_started(&self, migration: &Migration) {
         if let Some(ProgressHook(hook)) = self.progress {
             hook(Progress::Started(migration));
         }
     }
 
+    #[cfg(any(feature = "sqlite", feature = "postgres"))]
     pub(crate) fn notify_finished(&self, applied: &Applied) {
         if let Some(ProgressHook(hook)) = self.progress {
             hook(Progress::Finished(applied));

@@ -35,6 +35,8 @@ impl Runner<'_> {
     /// together with the removal of its history row, under the migration
     /// lock. The PostgreSQL twin of [`Runner::rollback`], with the same checks
     /// before anything runs.
+    ///
+    #[cfg_attr(not(feature = "sqlite"), doc = "[`Runner::rollback`]: crate#features")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn rollback_async(&self, client: &mut Client, rollback: Rollback) -> Result<Report> {
         let started = Instant::now();
@@ -48,6 +50,8 @@ impl Runner<'_> {
 
     /// Records the migrations up to and including `version` as applied
     /// without running them. The PostgreSQL twin of [`Runner::baseline`].
+    ///
+    #[cfg_attr(not(feature = "sqlite"), doc = "[`Runner::baseline`]: crate#features")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn baseline_async(&self, client: &mut Client, version: i64) -> Result<Report> {
         let started = Instant::now();
@@ -82,6 +86,8 @@ impl Runner<'_> {
     /// Replaces the recorded checksum of one applied migration with the
     /// binary's, after a deliberate edit. Returns whether the record changed.
     /// The PostgreSQL twin of [`Runner::repair`].
+    ///
+    #[cfg_attr(not(feature = "sqlite"), doc = "[`Runner::repair`]: crate#features")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn repair_async(&self, client: &mut Client, version: i64) -> Result<bool> {
         locked(self, client, false, async |held| {
@@ -104,6 +110,8 @@ impl Runner<'_> {
 
     /// Settles a `no-transaction` migration that stopped part-way. The
     /// PostgreSQL twin of [`Runner::resolve`].
+    ///
+    #[cfg_attr(not(feature = "sqlite"), doc = "[`Runner::resolve`]: crate#features")]
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn resolve_async(
         &self,
