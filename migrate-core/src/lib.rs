@@ -75,7 +75,8 @@
 //!
 //! The drivers and the checks are separate, so a service pays at build time
 //! only for the checks it names. Rust 1.88 is enough for the crate and its
-//! drivers; `check-postgres` needs Rust 1.94 (squawk's).
+//! drivers (rusqlite 0.41 and later ask for 1.89); `check-sqlite` needs Rust
+//! 1.91 and `check-postgres` 1.94 (squawk's).
 //!
 // Without a feature, the items it enables do not exist: its links above point
 // at the feature table instead of failing.
