@@ -11,6 +11,7 @@
 
 #[path = "../common.rs"]
 mod common;
+mod dryrun;
 mod postgres;
 mod rebuild;
 mod table;
@@ -34,6 +35,10 @@ struct Options {
     sqlite: bool,
     postgres: bool,
     rebuild: bool,
+    /// The build-time SQLite dry run against SQLite's own apply.
+    dry_run: bool,
+    /// Only the dry run, which needs neither the peers nor a server.
+    dry_run_only: bool,
     rebuild_tools: Vec<String>,
     /// Only the PostgreSQL start-up query diagnostic.
     pg_boot_queries: bool,
@@ -49,6 +54,8 @@ fn options() -> Result<Options> {
         sqlite: true,
         postgres: true,
         rebuild: true,
+        dry_run: true,
+        dry_run_only: false,
         rebuild_tools: rebuild::TOOLS.map(String::from).to_vec(),
         tools: None,
         pg_boot_queries: false,
@@ -61,6 +68,8 @@ fn options() -> Result<Options> {
             "--no-sqlite" => options.sqlite = false,
             "--no-postgres" => options.postgres = false,
             "--no-rebuild" => options.rebuild = false,
+            "--no-dry-run" => options.dry_run = false,
+            "--dry-run-only" => options.dry_run_only = true,
             "--pg-boot-queries" => options.pg_boot_queries = true,
             "--sizes" => {
                 let list = args.next().ok_or("--sizes needs a list, as in 100,1000")?;
@@ -85,7 +94,7 @@ fn options() -> Result<Options> {
             "--boots" => options.boots = args.next().ok_or("--boots N")?.parse()?,
             other => {
                 return Err(format!(
-                    "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --rebuild-tools LIST, --tools LIST, --pg-boot-queries, --sizes 100,1000, --applies N, --boots N"
+                    "unknown argument {other}; expected --no-sqlite, --no-postgres, --no-rebuild, --no-dry-run, --dry-run-only, --rebuild-tools LIST, --tools LIST, --pg-boot-queries, --sizes 100,1000, --applies N, --boots N"
                 )
                 .into());
             }
@@ -116,8 +125,19 @@ fn main() -> Result<()> {
         return Ok(());
     }
     let bench_dir = Path::new(env!("CARGO_MANIFEST_DIR"));
+    if options.dry_run_only {
+        println!("{}", dryrun::run(bench_dir, &options.sizes)?);
+        return Ok(());
+    }
     let target_dir = target_dir()?;
-    let peers = build_peers(bench_dir, &target_dir)?;
+    // The peers take minutes to compile: only when one of them is measured.
+    let wants_peers = std::iter::once("raw-peers")
+        .chain(PEERS)
+        .any(|tool| options.wants(tool));
+    let peers = match wants_peers {
+        true => build_peers(bench_dir, &target_dir)?,
+        false => PathBuf::from("the peers' binary, not built since no peer is measured"),
+    };
     let mut results = Results::default();
     eprintln!(
         "SQLite {} (bundled with rusqlite), {} applies and {} boots per measure",
@@ -195,6 +215,9 @@ fn main() -> Result<()> {
     }
 
     println!("{}", table::render(&results, &options.sizes));
+    if options.dry_run {
+        println!("{}", dryrun::run(bench_dir, &options.sizes)?);
+    }
     Ok(())
 }
 

@@ -1,7 +1,8 @@
 //! Running a database command.
 
 use migrate_core::{
-    Error, Migration, Migrations, Report, Resolution, Rollback, Runner, Status, TransactionMode,
+    Adoption, Error, Migration, Migrations, Operation, Output, Report, Resolution, Rollback,
+    Runner, Source, Status, TransactionMode, Verification,
 };
 
 use crate::database::{self, Database};
@@ -32,6 +33,10 @@ pub enum Outcome {
         /// How it was settled.
         resolution: ResolutionArg,
     },
+    /// `adopt`.
+    Adopted(Adoption),
+    /// `verify`: exits with 5 when it found anything.
+    Verified(Verification),
     /// A message for the folder commands of the `migrate` binary.
     Done(String),
 }
@@ -90,7 +95,11 @@ impl From<Error> for Failure {
             Error::NotIncomplete { .. } => (4, "not-incomplete"),
             Error::Migration { .. } => (1, "migration-failed"),
             Error::RefusedInTransaction { .. } => (3, "refused-in-transaction"),
+            Error::Unsplittable { .. } => (3, "unsplittable"),
             Error::LockTimeout { .. } => (1, "lock-timeout"),
+            Error::Adopt { .. } => (4, "adopt-refused"),
+            Error::ForeignKeyViolation { .. } => (1, "foreign-key-violation"),
+            Error::Unverified { .. } => (5, "verify-found-problems"),
             _ => (1, "database"),
         };
         Failure {
@@ -120,11 +129,27 @@ pub fn execute(
     command: &DatabaseCommand,
 ) -> Result<Outcome, Failure> {
     let database = database::open(args.database_url.as_deref())?;
-    let progress = |event: migrate_core::Progress<'_>| output::progress(event, args.json);
-    let mut runner = migrations
-        .runner()
-        .history_table(args.table.clone())
-        .on_progress(&progress);
+    let runner = configure(
+        migrations
+            .runner()
+            .try_history_table(&args.table)?
+            .on_progress(|event| output::progress(event, args.json)),
+        command,
+    );
+    let operation = operation(command);
+    let output = match database {
+        #[cfg(feature = "sqlite")]
+        Database::Sqlite(conn) => runner.perform_sqlite(&conn, operation),
+        #[cfg(feature = "postgres")]
+        Database::Postgres(client, runtime) => {
+            runtime.block_on(runner.perform_postgres(&client, operation))
+        }
+    };
+    Ok(outcome(command, output?))
+}
+
+/// The settings of `up`.
+fn configure<'a>(mut runner: Runner<'a>, command: &DatabaseCommand) -> Runner<'a> {
     if let DatabaseCommand::Up {
         to,
         allow_missing,
@@ -143,82 +168,57 @@ pub fn execute(
             runner = runner.transaction_mode(TransactionMode::PerMigration);
         }
     }
-    match database {
-        #[cfg(feature = "sqlite")]
-        Database::Sqlite(mut conn) => sqlite(&runner, &mut conn, command).map_err(Failure::from),
-        #[cfg(feature = "postgres")]
-        Database::Postgres(mut client, runtime) => runtime
-            .block_on(postgres(&runner, &mut client, command))
-            .map_err(Failure::from),
+    runner
+}
+
+/// The engine's operation for a command.
+fn operation(command: &DatabaseCommand) -> Operation {
+    match command {
+        DatabaseCommand::Status => Operation::Status,
+        DatabaseCommand::Up { dry_run: true, .. } => Operation::Pending,
+        DatabaseCommand::Up { .. } => Operation::Apply,
+        DatabaseCommand::Down { to, steps } => Operation::Rollback(rollback(*to, *steps)),
+        DatabaseCommand::Baseline { version } => Operation::Baseline(*version),
+        DatabaseCommand::Repair { version } => Operation::Repair(*version),
+        DatabaseCommand::Resolve {
+            version,
+            resolution,
+        } => Operation::Resolve(*version, resolution.into()),
+        DatabaseCommand::Adopt { from, from_table } => {
+            let source = Source::new((*from).into());
+            Operation::Adopt(match from_table {
+                Some(table) => source.table(table),
+                None => source,
+            })
+        }
+        DatabaseCommand::Verify => Operation::Verify,
     }
 }
 
-#[cfg(feature = "postgres")]
-async fn postgres(
-    runner: &Runner<'_>,
-    client: &mut tokio_postgres::Client,
-    command: &DatabaseCommand,
-) -> migrate_core::Result<Outcome> {
-    Ok(match command {
-        DatabaseCommand::Status => Outcome::Status(runner.status_async(client).await?),
-        DatabaseCommand::Up { dry_run: true, .. } => {
-            Outcome::Plan(plan(runner.pending_async(client).await?))
-        }
-        DatabaseCommand::Up { .. } => Outcome::Report(runner.run_async(client).await?),
-        DatabaseCommand::Down { to, steps } => {
-            Outcome::Report(runner.rollback_async(client, rollback(*to, *steps)).await?)
-        }
-        DatabaseCommand::Baseline { version } => {
-            Outcome::Report(runner.baseline_async(client, *version).await?)
-        }
-        DatabaseCommand::Repair { version } => Outcome::Repaired {
+/// What the command shows of its operation's output.
+fn outcome(command: &DatabaseCommand, output: Output<'_>) -> Outcome {
+    match (command, output) {
+        (_, Output::Status(status)) => Outcome::Status(status),
+        (_, Output::Report(report)) => Outcome::Report(report),
+        (_, Output::Pending(pending)) => Outcome::Plan(plan(pending)),
+        (_, Output::Adopted(adoption)) => Outcome::Adopted(adoption),
+        (_, Output::Verified(verification)) => Outcome::Verified(verification),
+        (DatabaseCommand::Repair { version }, Output::Repaired(changed)) => Outcome::Repaired {
             version: *version,
-            changed: runner.repair_async(client, *version).await?,
+            changed,
         },
-        DatabaseCommand::Resolve {
-            version,
-            resolution,
-        } => {
-            runner
-                .resolve_async(client, *version, resolution.into())
-                .await?;
-            Outcome::Resolved {
-                version: *version,
-                resolution: *resolution,
-            }
-        }
-    })
-}
-
-#[cfg(feature = "sqlite")]
-fn sqlite(
-    runner: &Runner<'_>,
-    conn: &mut rusqlite::Connection,
-    command: &DatabaseCommand,
-) -> migrate_core::Result<Outcome> {
-    Ok(match command {
-        DatabaseCommand::Status => Outcome::Status(runner.status(conn)?),
-        DatabaseCommand::Up { dry_run: true, .. } => Outcome::Plan(plan(runner.pending(conn)?)),
-        DatabaseCommand::Up { .. } => Outcome::Report(runner.run(conn)?),
-        DatabaseCommand::Down { to, steps } => {
-            Outcome::Report(runner.rollback(conn, rollback(*to, *steps))?)
-        }
-        DatabaseCommand::Baseline { version } => Outcome::Report(runner.baseline(conn, *version)?),
-        DatabaseCommand::Repair { version } => Outcome::Repaired {
+        (
+            DatabaseCommand::Resolve {
+                version,
+                resolution,
+            },
+            _,
+        ) => Outcome::Resolved {
             version: *version,
-            changed: runner.repair(conn, *version)?,
+            resolution: *resolution,
         },
-        DatabaseCommand::Resolve {
-            version,
-            resolution,
-        } => {
-            runner.resolve(conn, *version, resolution.into())?;
-            Outcome::Resolved {
-                version: *version,
-                resolution: *resolution,
-            }
-        }
-    })
+        (_, output) => Outcome::Done(format!("{output:?}")),
+    }
 }
 
 fn plan(pending: Vec<&Migration>) -> Vec<(i64, String)> {

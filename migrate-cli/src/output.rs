@@ -3,6 +3,7 @@
 use std::fmt::Write as _;
 use std::io::Write as _;
 use std::process::ExitCode;
+use std::time::Duration;
 
 use migrate_core::{Action, Progress, Report, State, Status};
 
@@ -45,6 +46,7 @@ fn print_stdout(text: &str) {
 fn exit_code(outcome: &Outcome) -> u8 {
     match outcome {
         Outcome::Status(status) if status.entries().iter().any(|e| is_problem(&e.state)) => 4,
+        Outcome::Verified(verification) if !verification.is_clean() => 5,
         _ => 0,
     }
 }
@@ -59,16 +61,31 @@ pub(crate) fn progress(event: Progress<'_>, json: bool) {
         return;
     }
     let mut stderr = std::io::stderr().lock();
+    // Migrations that share a transaction start and commit together: a
+    // lone migration gets one line, a batch a heading and a line each once
+    // it committed.
     let _ = match event {
-        Progress::Started(migration) => {
-            write!(
+        Progress::Started([migration]) => write!(
+            stderr,
+            "  {} {} ... ",
+            migration.version(),
+            migration.description()
+        ),
+        Progress::Started(migrations) => writeln!(
+            stderr,
+            "  {} migrations in one transaction:",
+            migrations.len()
+        ),
+        Progress::Finished([applied]) => writeln!(stderr, "done ({})", took(applied.duration)),
+        Progress::Finished(applied) => applied.iter().try_for_each(|applied| {
+            writeln!(
                 stderr,
-                "  {} {} ... ",
-                migration.version(),
-                migration.description()
+                "  {} {} ... done ({})",
+                applied.version,
+                applied.description,
+                took(applied.duration)
             )
-        }
-        Progress::Finished(applied) => writeln!(stderr, "done ({:.1?})", applied.duration),
+        }),
         _ => Ok(()),
     };
     let _ = stderr.flush();
@@ -82,7 +99,8 @@ fn outcome_text(outcome: &Outcome) -> String {
             "nothing to apply: the database is up to date".to_owned()
         }
         Outcome::Plan(plan) => {
-            let mut text = format!("would apply {} migration(s):", plan.len());
+            let plural = if plan.len() == 1 { "" } else { "s" };
+            let mut text = format!("would apply {} migration{plural}:", plan.len());
             for (version, description) in plan {
                 let _ = write!(text, "\n  {version} {description}");
             }
@@ -103,9 +121,41 @@ fn outcome_text(outcome: &Outcome) -> String {
         Outcome::Resolved {
             version,
             resolution,
-        } => format!("resolved migration {version} as {resolution:?}"),
+        } => {
+            let resolution = match resolution {
+                crate::ResolutionArg::Completed => "completed",
+                crate::ResolutionArg::RolledBack => "rolled back: the next run applies it again",
+            };
+            format!("resolved migration {version} as {resolution}")
+        }
+        Outcome::Adopted(adoption) => adoption.to_string(),
+        Outcome::Verified(verification) => verification.to_string(),
         Outcome::Done(message) => message.clone(),
     }
+}
+
+/// How long a migration took, in the unit that suits it: `<1 µs`, `340 µs`,
+/// `12.3 ms`, `4.56 s`, `2 min 5 s`; never zero, since it ran. The same
+/// units as `Report`'s text in migrate-core.
+fn took(duration: Duration) -> String {
+    let nanos = duration.as_nanos();
+    let micros = nanos / 1_000;
+    if micros == 0 {
+        return "<1 µs".to_owned();
+    }
+    if micros < 1_000 {
+        return format!("{micros} µs");
+    }
+    let tenths_of_ms = (nanos + 50_000) / 100_000;
+    if tenths_of_ms < 10_000 {
+        return format!("{}.{} ms", tenths_of_ms / 10, tenths_of_ms % 10);
+    }
+    let hundredths_of_s = (nanos + 5_000_000) / 10_000_000;
+    if hundredths_of_s < 6_000 {
+        return format!("{}.{:02} s", hundredths_of_s / 100, hundredths_of_s % 100);
+    }
+    let seconds = (nanos + 500_000_000) / 1_000_000_000;
+    format!("{} min {} s", seconds / 60, seconds % 60)
 }
 
 fn outcome_json(outcome: &Outcome) -> String {
@@ -137,6 +187,8 @@ fn outcome_json(outcome: &Outcome) -> String {
             };
             format!("{{\"resolved\":{version},\"as\":{}}}", string(resolution))
         }
+        Outcome::Adopted(adoption) => crate::adopt_verify::adoption_json(adoption),
+        Outcome::Verified(verification) => crate::adopt_verify::verification_json(verification),
         Outcome::Done(message) => format!("{{\"done\":{}}}", string(message)),
     }
 }
@@ -183,7 +235,7 @@ fn report_json(report: &Report) -> String {
         _ => "unknown",
     };
     let migrations: Vec<String> = report
-        .applied()
+        .migrations()
         .iter()
         .map(|a| {
             format!(
@@ -230,7 +282,40 @@ pub(crate) fn string(value: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::string;
+    use super::*;
+
+    #[test]
+    fn durations_read_in_the_unit_that_suits_them() {
+        let took = |nanos| took(Duration::from_nanos(nanos));
+        assert_eq!(took(0), "<1 µs");
+        assert_eq!(took(340_500), "340 µs");
+        assert_eq!(took(12_345_678), "12.3 ms");
+        assert_eq!(took(999_960_000), "1.00 s");
+        assert_eq!(took(4_561_000_000), "4.56 s");
+        assert_eq!(took(125_000_000_000), "2 min 5 s");
+    }
+
+    #[test]
+    fn outcomes_read_as_english() {
+        let plan = |n: i64| Outcome::Plan((1..=n).map(|v| (v, format!("m{v}"))).collect());
+        assert_eq!(outcome_text(&plan(1)), "would apply 1 migration:\n  1 m1");
+        assert_eq!(
+            outcome_text(&plan(2)),
+            "would apply 2 migrations:\n  1 m1\n  2 m2"
+        );
+        let resolved = |resolution| Outcome::Resolved {
+            version: 3,
+            resolution,
+        };
+        assert_eq!(
+            outcome_text(&resolved(crate::ResolutionArg::Completed)),
+            "resolved migration 3 as completed"
+        );
+        assert_eq!(
+            outcome_text(&resolved(crate::ResolutionArg::RolledBack)),
+            "resolved migration 3 as rolled back: the next run applies it again"
+        );
+    }
 
     #[test]
     fn json_strings_are_escaped() {

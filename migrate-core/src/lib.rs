@@ -74,9 +74,9 @@
 //! | `check-postgres` | `dialect = "postgres"` in [`embed_migrations!`]: every migration parsed at compile time with squawk's PostgreSQL grammar (pure Rust). Implies `macros`. | no |
 //!
 //! The drivers and the checks are separate, so a service pays at build time
-//! only for the checks it names. Rust 1.88 is enough for the crate and its
-//! drivers (rusqlite 0.41 and later ask for 1.89); `check-sqlite` needs Rust
-//! 1.91 and `check-postgres` 1.94 (squawk's).
+//! only for the checks it names. Rust 1.89 is enough for the crate and its
+//! drivers; `check-sqlite` needs Rust 1.91 and `check-postgres` 1.94
+//! (squawk's).
 //!
 // Without a feature, the items it enables do not exist: its links above point
 // at the feature table instead of failing.
@@ -107,12 +107,14 @@
 #[allow(unused_extern_crates)]
 extern crate self as migrate_core;
 
+mod adopt;
+mod dialect;
+pub mod driver;
+mod engine;
 mod error;
 mod history;
 mod lifecycle;
 mod migration;
-// The decisions of a run, which only a backend acts on.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 mod plan;
 #[cfg(feature = "postgres")]
 mod postgres;
@@ -120,13 +122,17 @@ mod report;
 mod runner;
 #[cfg(feature = "sqlite")]
 mod sqlite;
+mod verify;
 
-pub use error::{DriverError, Error, LockHolder, Result};
+pub use adopt::{AdoptProblem, Adoption, Source, Tool};
+pub use engine::{Operation, Output};
+pub use error::{DriverError, Error, Irreversibility, LockHolder, Misconfigured, Result};
 pub use lifecycle::{Resolution, Rollback};
-pub use migrate_format::Checksum;
+pub use migrate_format::{Checksum, Layout};
 pub use migration::{Migration, Migrations, Script};
 pub use report::{Action, Applied, Report, State, Status, StatusEntry};
 pub use runner::{DEFAULT_TABLE, Progress, Runner, TransactionMode};
+pub use verify::{Finding, ForeignKeyViolation, Verification};
 
 /// The rusqlite this crate was built against, to avoid version mismatches.
 #[cfg(feature = "sqlite")]
@@ -175,7 +181,8 @@ pub use tokio_postgres;
 ///   `foreign_keys = "off"`. Each down migration runs right after its up
 ///   migration and is undone, so it is checked against the schema it will
 ///   meet. The dry run stops at the first up migration that fails. It cannot
-///   touch files: `ATTACH` of a file and `load_extension()` are refused.
+///   touch files: an `ATTACH` or `VACUUM INTO` whose file is not the
+///   literal `':memory:'` or `''`, and `load_extension()`, are refused.
 /// - `dialect = "postgres"` (needs the `check-postgres` feature) parses every up
 ///   and down file with a PostgreSQL grammar (squawk's), so syntax errors
 ///   fail the build with the file, line and column. There is no PostgreSQL
@@ -190,12 +197,35 @@ pub use tokio_postgres;
 /// `-- migrate:no-check` (the dry run still runs the file's statements,
 /// ignoring their errors, so later migrations see its tables) and
 /// `-- migrate:sqlite-function name/arity` for functions your application
-/// registers. The dry run names the history table `_migrations`, the
-/// default, whatever [`Runner::history_table`] says at run time. Data-dependent
+/// registers. The dry run's history table is `_migrations`, the default;
+/// if the runner is given another with [`Runner::history_table`], tell the
+/// macro too, with `history_table = "schema_history"`, so that migrations
+/// that read or alter the history are checked against the table they will
+/// meet. Data-dependent
 /// failures (a `UNIQUE` index over rows that exist only in production) and
 /// trigger bodies naming a missing table (SQLite checks them only when the
 /// trigger fires) are not found. Views are: each view of the final schema is
 /// queried once.
+///
+/// ## Each migration on its own
+///
+/// A connection setting made by a migration, such as `PRAGMA foreign_keys =
+/// OFF`, lasts until the end of that migration, in the dry run as at run
+/// time: a deploy that applies the next migration alone would not have it
+/// either. Set it in the migration that needs it (for `foreign_keys`, a
+/// `-- migrate:no-transaction` one). The dry run also refuses a migration
+/// that leaves a TEMP table, view or trigger or an attached database
+/// behind, or a foreign key violation deferred to COMMIT: each belongs to
+/// the connection or the transaction, so a later migration would meet it
+/// only when both run in one process. The settings concerned are listed in
+/// `migrate_format::session`.
+///
+/// Each statement of the dry run may take up to 100 million steps of
+/// SQLite's virtual machine (a few seconds), so that a query that never
+/// ends, such as a recursive one without a bound, fails the build with its
+/// file and line instead of hanging it. `check_limit = 1_000_000_000`
+/// raises the limit; it counts steps, not time, so the verdict does not
+/// depend on the build machine.
 ///
 /// # Rebuilding when migrations change
 ///

@@ -1,11 +1,9 @@
 //! Rolling back, baselining, repairing and resolving: what each operation
 //! would change, decided the same way for every database before anything runs.
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+use crate::error::Irreversibility;
 use crate::history::{HistoryRow, TableName};
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::plan::{Reconciled, drift_error, incomplete_error, is_drifted, reconcile};
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 use crate::{Error, Migration, Result, Runner, Script};
 
 /// How far to roll back.
@@ -18,7 +16,7 @@ pub enum Rollback {
 }
 
 /// What an operator did about a `no-transaction` migration that stopped
-/// part-way (see [`Error::Incomplete`](crate::Error::Incomplete)).
+/// part-way (see [`Error::Incomplete`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Resolution {
     /// The rest of the migration was completed by hand: record it as applied.
@@ -30,7 +28,6 @@ pub enum Resolution {
 /// The applied migrations to revert, newest first, each with its down
 /// script. Refuses before anything runs when one of them has no down script,
 /// is missing from the binary, has drifted or is incomplete.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn plan_rollback<'m>(
     runner: &Runner<'m>,
     table: &TableName,
@@ -57,7 +54,7 @@ pub(crate) fn plan_rollback<'m>(
                 return Err(Error::Irreversible {
                     version: row.version,
                     file: None,
-                    reason: "it is applied but missing from this binary, so its down script is unknown",
+                    reason: Irreversibility::MissingFromBinary,
                 });
             }
             Reconciled::Applied { migration, row } => {
@@ -65,7 +62,7 @@ pub(crate) fn plan_rollback<'m>(
                 let down = migration.down().ok_or_else(|| Error::Irreversible {
                     version: migration.version(),
                     file: Some(migration.file().to_owned()),
-                    reason: "it has no .down.sql file",
+                    reason: Irreversibility::NoDownScript,
                 })?;
                 reverts.push((migration, down));
             }
@@ -76,7 +73,6 @@ pub(crate) fn plan_rollback<'m>(
 }
 
 /// The migrations up to `version` to record as applied without running them.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn plan_baseline<'m>(
     runner: &Runner<'m>,
     table: &TableName,
@@ -101,7 +97,6 @@ pub(crate) fn plan_baseline<'m>(
 
 /// The applied migration whose recorded checksum `repair` replaces with the
 /// binary's, or `None` when they already agree.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn plan_repair<'m>(
     runner: &Runner<'m>,
     history: &[HistoryRow],
@@ -116,7 +111,6 @@ pub(crate) fn plan_repair<'m>(
 }
 
 /// Checks that `version` is an incomplete `no-transaction` migration.
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 pub(crate) fn plan_resolve(history: &[HistoryRow], version: i64) -> Result<()> {
     match find_row(history, version) {
         None => Err(Error::NotApplied { version }),
@@ -125,18 +119,17 @@ pub(crate) fn plan_resolve(history: &[HistoryRow], version: i64) -> Result<()> {
     }
 }
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
+/// An incomplete migration first, as [`plan`](crate::plan::plan) reports it.
 fn check_applied(migration: &Migration, row: &HistoryRow, table: &TableName) -> Result<()> {
-    if is_drifted(migration, row) {
-        return Err(drift_error(migration, row));
-    }
     if !row.finished {
         return Err(incomplete_error(migration, row, table));
+    }
+    if is_drifted(migration, row) {
+        return Err(drift_error(migration, row));
     }
     Ok(())
 }
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn version_of(entry: &Reconciled<'_, '_>) -> i64 {
     match entry {
         Reconciled::Applied { migration, .. } | Reconciled::Pending { migration, .. } => {
@@ -146,7 +139,6 @@ fn version_of(entry: &Reconciled<'_, '_>) -> i64 {
     }
 }
 
-#[cfg(any(feature = "sqlite", feature = "postgres"))]
 fn find_row(history: &[HistoryRow], version: i64) -> Option<&HistoryRow> {
     history
         .binary_search_by_key(&version, |row| row.version)

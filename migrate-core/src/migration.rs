@@ -3,7 +3,7 @@
 use std::borrow::Cow;
 use std::path::Path;
 
-use migrate_format::{Checksum, Flavor, SourceFile, checksum};
+use migrate_format::{Checksum, Flavor, Layout, SourceFile, checksum};
 
 use crate::{Error, Result, Runner};
 
@@ -131,6 +131,7 @@ impl Migration {
 /// assert!(MIGRATIONS.len() >= 2);
 /// assert!(MIGRATIONS.iter().is_sorted_by_key(|m| m.version()));
 /// ```
+///
 #[cfg_attr(
     not(feature = "macros"),
     doc = "[crate::embed_migrations]: crate#features"
@@ -153,18 +154,38 @@ impl Migrations {
 
     /// Reads a migrations folder at run time, with the same rules as
     /// `embed_migrations!` applies at compile time, `migrate.lock` included.
+    /// The folder's layout (migrate's own files, Prisma or diesel
+    /// directories, Flyway files) is detected from its entries.
     ///
     /// Services embed their migrations instead; this is for tools that work
     /// on a folder, like the `migrate` command line.
     pub fn from_folder(folder: impl AsRef<Path>) -> Result<Migrations> {
-        let folder = folder.as_ref();
+        Migrations::read_folder(folder.as_ref(), None)
+    }
+
+    /// [`from_folder`](Migrations::from_folder) in the given layout, as the
+    /// macro's `layout = "…"` argument reads it: every entry that belongs to
+    /// another layout is a problem.
+    ///
+    /// ```
+    /// use migrate_format::Layout;
+    ///
+    /// let migrations = migrate_core::Migrations::from_folder_with_layout("migrations", Layout::Flat)?;
+    /// assert!(!migrations.is_empty());
+    /// # Ok::<(), migrate_core::Error>(())
+    /// ```
+    pub fn from_folder_with_layout(folder: impl AsRef<Path>, layout: Layout) -> Result<Migrations> {
+        Migrations::read_folder(folder.as_ref(), Some(layout))
+    }
+
+    fn read_folder(folder: &Path, layout: Option<Layout>) -> Result<Migrations> {
         let display = folder.to_string_lossy();
         let invalid = |problems: Vec<migrate_format::Problem>| Error::InvalidFolder {
             folder: folder.to_path_buf(),
             problems: problems.iter().map(ToString::to_string).collect(),
         };
-        let sources =
-            migrate_format::folder::load(folder, &display, Flavor::Generic).map_err(invalid)?;
+        let sources = migrate_format::folder::load_as(folder, &display, Flavor::Generic, layout)
+            .map_err(invalid)?;
         migrate_format::lock::check_folder(folder, &display, &sources).map_err(invalid)?;
         let list = sources
             .into_iter()
@@ -221,6 +242,22 @@ impl Migrations {
     /// A runner with default settings, to change before running.
     pub fn runner(&self) -> Runner<'_> {
         Runner::new(self)
+    }
+}
+
+/// No migrations: for an operation that reads only the database, such as
+/// [`Runner::verify`][crate::Runner::verify] from a tool without a folder.
+///
+#[cfg_attr(
+    not(feature = "sqlite"),
+    doc = "[crate::Runner::verify]: crate#features"
+)]
+impl Default for Migrations {
+    fn default() -> Migrations {
+        Migrations {
+            list: Cow::Borrowed(&[]),
+            checksum: checksum::set_checksum([]),
+        }
     }
 }
 

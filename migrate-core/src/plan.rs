@@ -67,6 +67,7 @@ pub(crate) fn incomplete_error(
         file: migration.file().to_owned(),
         statements_done: row.statements_done.unwrap_or(0),
         table: table.plain().to_owned(),
+        edited: is_drifted(migration, row),
     }
 }
 
@@ -77,8 +78,12 @@ pub(crate) fn is_drifted(migration: &Migration, row: &HistoryRow) -> bool {
 
 /// The migrations to apply, in order, or the reason not to apply any.
 ///
-/// Drift is checked first and for every applied migration: nothing is
-/// applied to a database whose history disagrees with the binary.
+/// An incomplete migration is reported first, even when its file was edited
+/// since it started (a fix after a failure, typically): its half-applied
+/// state needs a person before anything else, and the error says what to
+/// do about the edit too. Drift is checked next, for every applied
+/// migration: nothing is applied to a database whose history disagrees with
+/// the binary.
 pub(crate) fn plan<'m>(
     runner: &Runner<'m>,
     table: &TableName,
@@ -92,6 +97,13 @@ pub(crate) fn plan<'m>(
         .unwrap_or(i64::MIN);
     for entry in &reconciled {
         if let Reconciled::Applied { migration, row } = entry
+            && !row.finished
+        {
+            return Err(incomplete_error(migration, row, table));
+        }
+    }
+    for entry in &reconciled {
+        if let Reconciled::Applied { migration, row } = entry
             && is_drifted(migration, row)
         {
             return Err(drift_error(migration, row));
@@ -100,9 +112,6 @@ pub(crate) fn plan<'m>(
     let mut pending = Vec::new();
     for entry in reconciled {
         match entry {
-            Reconciled::Applied { migration, row } if !row.finished => {
-                return Err(incomplete_error(migration, row, table));
-            }
             Reconciled::Applied { .. } => {}
             Reconciled::Missing { row } if !runner.allow_missing => {
                 return Err(Error::Missing {

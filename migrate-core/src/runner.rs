@@ -1,13 +1,17 @@
 //! How a run is configured.
 
+use std::fmt;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use std::fmt;
+use migrate_format::history::TableName;
 
-use crate::{Applied, Migration, Migrations};
+use crate::driver::{AsyncDriver, Driver};
+use crate::engine::{self, Operation, Output};
+use crate::{Applied, Error, Migration, Migrations, Result};
 
-/// The default history table.
-pub const DEFAULT_TABLE: &str = "_migrations";
+/// The default history table, `_migrations`.
+pub use migrate_format::history::DEFAULT_TABLE;
 
 /// How pending migrations are grouped into transactions.
 ///
@@ -41,47 +45,56 @@ pub enum TransactionMode {
 ///     .transaction_mode(TransactionMode::PerMigration)
 ///     .busy_timeout(Duration::from_secs(60));
 /// ```
+///
 #[cfg_attr(not(feature = "sqlite"), doc = "[`Migrations::run`]: crate#features")]
 #[derive(Debug, Clone)]
 pub struct Runner<'a> {
-    #[cfg_attr(
-        not(any(feature = "sqlite", feature = "postgres")),
-        expect(dead_code, reason = "only a backend runs the migrations")
-    )]
     pub(crate) migrations: &'a Migrations,
-    pub(crate) table: String,
+    table: std::result::Result<TableName, migrate_format::history::InvalidTableName>,
     pub(crate) allow_missing: bool,
     pub(crate) allow_out_of_order: bool,
     pub(crate) transaction_mode: TransactionMode,
     pub(crate) target: Option<i64>,
     pub(crate) busy_timeout: Duration,
     pub(crate) lock_timeout: Duration,
-    pub(crate) progress: Option<ProgressHook<'a>>,
+    progress: Option<ProgressHook<'a>>,
     pub(crate) track_user_version: bool,
+    pub(crate) verify_after: bool,
 }
 
 /// What a run reports while it works, through [`Runner::on_progress`].
+///
+/// Migrations that share a transaction are applied together and commit
+/// together, so they are reported together: with
+/// [`TransactionMode::Single`] all the transactional migrations of a run
+/// start and finish as one batch, on PostgreSQL in one round trip.
 #[derive(Debug, Clone, Copy)]
 #[non_exhaustive]
 pub enum Progress<'a> {
-    /// A migration's script is about to run: its up script, or its down
-    /// script in a rollback.
-    Started(&'a Migration),
-    /// A migration's script finished. With [`TransactionMode::Single`] it
-    /// commits with the rest of the run. On PostgreSQL, migrations sent
-    /// together in one message are reported when the message completes.
-    Finished(&'a Applied),
+    /// These migrations' scripts are about to run, in one transaction: their
+    /// up scripts, or their down scripts in a rollback. A `no-transaction`
+    /// migration starts alone.
+    Started(&'a [&'a Migration]),
+    /// Statement `done` of the `of` statements of a `no-transaction`
+    /// script completed.
+    Statement {
+        /// The migration.
+        migration: &'a Migration,
+        /// How many statements are done.
+        done: usize,
+        /// How many it has.
+        of: usize,
+    },
+    /// These migrations' scripts ran and committed, with their history rows.
+    Finished(&'a [Applied]),
 }
 
-/// The callback of [`Runner::on_progress`].
-#[derive(Clone, Copy)]
-pub(crate) struct ProgressHook<'a>(
-    #[cfg_attr(
-        not(any(feature = "sqlite", feature = "postgres")),
-        expect(dead_code, reason = "only a backend reports progress")
-    )]
-    &'a (dyn Fn(Progress<'_>) + Sync),
-);
+/// The callback of [`Runner::on_progress`]. A mutex lets the runner stay
+/// `Sync` while the callback is `FnMut`.
+type Callback<'a> = dyn FnMut(Progress<'_>) + Send + 'a;
+
+#[derive(Clone)]
+struct ProgressHook<'a>(Arc<Mutex<Box<Callback<'a>>>>);
 
 impl fmt::Debug for ProgressHook<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -93,7 +106,7 @@ impl<'a> Runner<'a> {
     pub(crate) fn new(migrations: &'a Migrations) -> Runner<'a> {
         Runner {
             migrations,
-            table: DEFAULT_TABLE.to_owned(),
+            table: Ok(TableName::default()),
             allow_missing: false,
             allow_out_of_order: false,
             transaction_mode: TransactionMode::default(),
@@ -102,39 +115,33 @@ impl<'a> Runner<'a> {
             lock_timeout: Duration::from_secs(60),
             progress: None,
             track_user_version: true,
+            verify_after: false,
         }
     }
 
-    /// Calls `hook` as each migration starts and finishes, to show progress.
-    pub fn on_progress(mut self, hook: &'a (dyn Fn(Progress<'_>) + Sync)) -> Self {
-        self.progress = Some(ProgressHook(hook));
+    /// Calls `hook` as migrations start and finish, to show progress.
+    ///
+    /// ```
+    /// # static MIGRATIONS: migrate_core::Migrations = migrate_core::embed_migrations!("migrations");
+    /// use migrate_core::Progress;
+    ///
+    /// let mut finished = Vec::new();
+    /// let runner = MIGRATIONS.runner().on_progress(|event| {
+    ///     if let Progress::Finished(applied) = event {
+    ///         finished.extend(applied.iter().map(|a| a.version));
+    ///     }
+    /// });
+    /// # drop(runner);
+    /// ```
+    pub fn on_progress(mut self, hook: impl FnMut(Progress<'_>) + Send + 'a) -> Self {
+        self.progress = Some(ProgressHook(Arc::new(Mutex::new(Box::new(hook)))));
         self
     }
 
-    /// Runs one migration's script, reporting its start and end.
-    #[cfg(feature = "sqlite")]
-    pub(crate) fn step(
-        &self,
-        migration: &Migration,
-        run: impl FnOnce() -> crate::Result<Applied>,
-    ) -> crate::Result<Applied> {
-        self.notify_started(migration);
-        let applied = run()?;
-        self.notify_finished(&applied);
-        Ok(applied)
-    }
-
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    pub(crate) fn notify_started(&self, migration: &Migration) {
-        if let Some(ProgressHook(hook)) = self.progress {
-            hook(Progress::Started(migration));
-        }
-    }
-
-    #[cfg(any(feature = "sqlite", feature = "postgres"))]
-    pub(crate) fn notify_finished(&self, applied: &Applied) {
-        if let Some(ProgressHook(hook)) = self.progress {
-            hook(Progress::Finished(applied));
+    pub(crate) fn notify(&self, event: Progress<'_>) {
+        if let Some(ProgressHook(hook)) = &self.progress {
+            let mut hook = hook.lock().unwrap_or_else(PoisonError::into_inner);
+            hook(event);
         }
     }
 
@@ -142,10 +149,37 @@ impl<'a> Runner<'a> {
     ///
     /// A plain identifier (letters, digits, `_`), optionally qualified by a
     /// schema as `schema.table`. It is validated and quoted, so no SQL can be
-    /// injected through it.
-    pub fn history_table(mut self, table: impl Into<String>) -> Self {
-        self.table = table.into();
+    /// injected through it. An invalid name makes every operation of this
+    /// runner fail with [`Error::InvalidTableName`] before it touches the
+    /// database; [`try_history_table`](Runner::try_history_table) reports it
+    /// at once instead.
+    pub fn history_table(mut self, table: impl AsRef<str>) -> Self {
+        self.table = TableName::parse(table.as_ref());
         self
+    }
+
+    /// [`history_table`](Runner::history_table), validating the name at
+    /// once: for a name that comes from configuration.
+    ///
+    /// ```
+    /// # static MIGRATIONS: migrate_core::Migrations = migrate_core::embed_migrations!("migrations");
+    /// assert!(MIGRATIONS.runner().try_history_table("app.schema_history").is_ok());
+    /// assert!(MIGRATIONS.runner().try_history_table("bad name").is_err());
+    /// ```
+    pub fn try_history_table(self, table: impl AsRef<str>) -> Result<Self> {
+        let runner = self.history_table(table);
+        runner.table()?;
+        Ok(runner)
+    }
+
+    /// The validated history table.
+    pub(crate) fn table(&self) -> Result<&TableName> {
+        self.table
+            .as_ref()
+            .map_err(|invalid| Error::InvalidTableName {
+                name: invalid.name.clone(),
+                reason: invalid.reason,
+            })
     }
 
     /// Accepts applied migrations that this binary does not have (the database
@@ -197,10 +231,45 @@ impl<'a> Runner<'a> {
         self
     }
 
+    /// Runs the checks of [`verify`][Runner::verify] after every run, and
+    /// fails with [`Error::Unverified`] when they find anything, so that a
+    /// service does not start on a database that is corrupt, breaks a
+    /// foreign key, or has an invalid index. Off by default.
+    ///
+    /// The checks read the whole database (SQLite's `integrity_check` reads
+    /// every page), so they cost time on every start-up, also those with
+    /// nothing to apply. The migrations the run applied stay applied: they
+    /// committed before the checks ran, and the error lists them.
+    ///
+    #[cfg_attr(not(feature = "sqlite"), doc = "[Runner::verify]: crate#features")]
+    pub fn verify_after(mut self, verify: bool) -> Self {
+        self.verify_after = verify;
+        self
+    }
+
     /// PostgreSQL: how long to wait for another runner's migration lock.
     /// 60 s by default.
     pub fn lock_timeout(mut self, timeout: Duration) -> Self {
         self.lock_timeout = timeout;
         self
+    }
+
+    /// Runs `operation` on a connection of your own driver: the entry point
+    /// for drivers other than rusqlite's and tokio-postgres's (see
+    /// [`driver`](crate::driver)). [`run`][Runner::run] and the other
+    /// methods are this, on the built-in drivers.
+    ///
+    #[cfg_attr(not(feature = "sqlite"), doc = "[Runner::run]: crate#features")]
+    pub fn perform(&self, operation: Operation, driver: &mut impl Driver) -> Result<Output<'a>> {
+        engine::drive(self, operation, driver)
+    }
+
+    /// [`perform`](Runner::perform) on an asynchronous driver.
+    pub async fn perform_async(
+        &self,
+        operation: Operation,
+        driver: &mut impl AsyncDriver,
+    ) -> Result<Output<'a>> {
+        engine::drive_async(self, operation, driver).await
     }
 }

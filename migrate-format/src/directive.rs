@@ -55,7 +55,9 @@ pub fn parse(sql: &str, lexed: &Lexed) -> Result<Directives, Vec<DirectiveError>
         let offset = comment.start;
         let leading = offset < first_statement;
         let mut fail = |message: String| errors.push(DirectiveError { offset, message });
-        if let Some(directive) = text.strip_prefix("migrate:") {
+        if let Some(message) = section_marker(text) {
+            fail(message);
+        } else if let Some(directive) = text.strip_prefix("migrate:") {
             if !leading {
                 fail(format!(
                     "the directive `-- migrate:{directive}` comes after the first statement, where it has no effect; move it to the top of the file"
@@ -162,12 +164,55 @@ fn parse_function(item: &str) -> Result<SqliteFunction, String> {
 /// Other tools' spellings of a directive we have. Left alone they would be
 /// plain comments, and the migration would silently run in a transaction.
 fn foreign_directive_hint(text: &str) -> Option<String> {
-    let is_foreign = text == "no-transaction"
-        || text.eq_ignore_ascii_case("+goose NO TRANSACTION")
-        || text == "transaction:no";
+    let is_foreign = text == "no-transaction" || text == "transaction:no";
     is_foreign.then(|| {
         format!("`-- {text}` is another tool's directive and would be ignored here; write `-- migrate:no-transaction`")
     })
+}
+
+/// goose (`-- +goose Up`, `-- +goose Down`) and sql-migrate (`-- +migrate
+/// Up`, `-- +migrate Down`) keep both directions in one file, between
+/// markers. migrate would read the markers as comments and run the whole
+/// file, the down section right after the up one, so a marker is an error
+/// wherever it is, with the way to split the file.
+fn section_marker(text: &str) -> Option<String> {
+    let (tool, rest) = ["goose", "migrate"].into_iter().find_map(|tool| {
+        let rest = text.strip_prefix('+')?;
+        let head = rest.get(..tool.len())?;
+        let after = &rest[tool.len()..];
+        let ends = after.is_empty() || after.starts_with(char::is_whitespace);
+        (head.eq_ignore_ascii_case(tool) && ends).then_some((tool, after.trim()))
+    })?;
+    let marker = format!("-- +{tool} {rest}");
+    let tool_name = if tool == "migrate" {
+        "sql-migrate"
+    } else {
+        tool
+    };
+    let marker = marker.trim_end();
+    let section = rest.split_whitespace().next().unwrap_or_default();
+    let split = format!(
+        "split the file in two without the markers: the SQL under `-- +{tool} Up` into `<version>_<description>.up.sql`, and the SQL under `-- +{tool} Down` into `<version>_<description>.down.sql`"
+    );
+    let message = if section.eq_ignore_ascii_case("up") || section.eq_ignore_ascii_case("down") {
+        let no_transaction = if rest.to_ascii_lowercase().contains("notransaction") {
+            ", and start the up file with `-- migrate:no-transaction`"
+        } else {
+            ""
+        };
+        format!(
+            "`{marker}` marks a section of a {tool_name} file, and migrate would run the whole file, the down section right after the up one; {split}{no_transaction}"
+        )
+    } else if rest.eq_ignore_ascii_case("NO TRANSACTION") {
+        format!(
+            "`{marker}` is {tool_name}'s directive and would be ignored here; write `-- migrate:no-transaction`"
+        )
+    } else {
+        format!(
+            "`{marker}` is a {tool_name} marker, which migrate would ignore (it finds statement boundaries itself); remove it, and if the file has `-- +{tool} Down`, {split}"
+        )
+    };
+    Some(message)
 }
 
 #[cfg(test)]
@@ -247,6 +292,35 @@ mod tests {
             let errors = directives(sql).unwrap_err();
             assert!(errors[0].contains(expected), "{sql}: {errors:?}");
         }
+    }
+
+    #[test]
+    fn other_tools_section_markers_are_refused_wherever_they_are() {
+        let goose = "-- +goose Up\n-- +goose StatementBegin\nCREATE TABLE t (a INT);\n-- +goose StatementEnd\n\n-- +goose Down\nDROP TABLE t;\n";
+        let errors = directives(goose).unwrap_err();
+        assert_eq!(errors.len(), 4, "{errors:#?}");
+        assert!(
+            errors[0].starts_with("`-- +goose Up` marks a section of a goose file"),
+            "{errors:#?}"
+        );
+        assert!(errors[0].contains(
+            "the SQL under `-- +goose Up` into `<version>_<description>.up.sql`, and the SQL under `-- +goose Down` into `<version>_<description>.down.sql`"
+        ));
+        assert!(errors[1].contains("which migrate would ignore"));
+        assert!(errors[3].starts_with("`-- +goose Down` marks a section"));
+        let sql_migrate = "-- +migrate Up notransaction\nCREATE TABLE t (a INT);\n-- +migrate Down\nDROP TABLE t;";
+        let errors = directives(sql_migrate).unwrap_err();
+        assert_eq!(errors.len(), 2, "{errors:#?}");
+        assert!(errors[0].contains("`-- +migrate Up`"), "{errors:#?}");
+        assert!(
+            errors[0].contains("a section of a sql-migrate file"),
+            "{errors:#?}"
+        );
+        assert!(errors[0].ends_with("start the up file with `-- migrate:no-transaction`"));
+        let no_transaction = directives("-- +goose NO TRANSACTION\nVACUUM;").unwrap_err();
+        assert!(no_transaction[0].contains("write `-- migrate:no-transaction`"));
+        // Look-alikes are ordinary comments.
+        assert!(directives("-- +migrated from v1\n-- goose Up\nSELECT 1;").is_ok());
     }
 
     #[test]

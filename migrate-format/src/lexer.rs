@@ -12,8 +12,10 @@ use std::ops::Range;
 /// Which quoting rules apply.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Flavor {
-    /// No dialect was named: the union of both engines' rules, so that valid
-    /// SQL of either engine lexes without error.
+    /// No dialect was named: a script lexes without error when SQLite's or
+    /// PostgreSQL's rules accept it. When both do, it is split only where both
+    /// engines end a statement, and only the comments both see are comments.
+    /// See [`lex`].
     Generic,
     /// SQLite: `[ident]` and `` `ident` `` quotes, block comments do not nest.
     Sqlite,
@@ -80,7 +82,26 @@ impl std::fmt::Display for LexError {
 }
 
 /// Lexes `sql` under the quoting rules of `flavor`.
+///
+/// [`Flavor::Generic`] lexes the script with both engines' rules:
+///
+/// - when only one engine's rules accept it (SQLite's `/* a /* b */`, whose
+///   comments do not nest, or PostgreSQL's `ARRAY['a]']`, which has no
+///   bracket identifiers), the result is that engine's;
+/// - when both do, a statement ends only where both engines end one (a
+///   PostgreSQL function body in `$$` is one statement, although SQLite's
+///   rules would split it at each `;`), and a `--` comment counts only if
+///   both engines see it;
+/// - when neither does, the error is the one that comes later in the
+///   script, under the rules that read more of it.
 pub fn lex(sql: &str, flavor: Flavor) -> Lexed {
+    match flavor {
+        Flavor::Generic => lex_either(sql),
+        engine => lex_engine(sql, engine),
+    }
+}
+
+fn lex_engine(sql: &str, flavor: Flavor) -> Lexed {
     let mut lexer = Lexer {
         sql,
         bytes: sql.as_bytes(),
@@ -95,6 +116,62 @@ pub fn lex(sql: &str, flavor: Flavor) -> Lexed {
     };
     lexer.run();
     lexer.lexed
+}
+
+/// The generic flavor: whichever engine's rules accept the script, and where
+/// both do, the split both agree on.
+fn lex_either(sql: &str) -> Lexed {
+    let sqlite = lex_engine(sql, Flavor::Sqlite);
+    let postgres = lex_engine(sql, Flavor::Postgres);
+    match (&sqlite.error, &postgres.error) {
+        (None, None) => Lexed {
+            statements: merge_overlapping(&sqlite.statements, &postgres.statements),
+            line_comments: common(&sqlite.line_comments, &postgres.line_comments),
+            error: None,
+        },
+        (None, Some(_)) => sqlite,
+        (Some(_), None) => postgres,
+        (Some(in_sqlite), Some(in_postgres)) => {
+            if in_sqlite.offset > in_postgres.offset {
+                sqlite
+            } else {
+                postgres
+            }
+        }
+    }
+}
+
+/// The statements of two splits of one script, merged wherever they
+/// overlap: each result ends where both splits have a boundary.
+fn merge_overlapping(a: &[Range<usize>], b: &[Range<usize>]) -> Vec<Range<usize>> {
+    let mut all: Vec<Range<usize>> = a.iter().chain(b).cloned().collect();
+    all.sort_by_key(|range| (range.start, range.end));
+    let mut merged: Vec<Range<usize>> = Vec::with_capacity(a.len().max(b.len()));
+    for range in all {
+        match merged.last_mut() {
+            Some(last) if range.start < last.end => last.end = last.end.max(range.end),
+            _ => merged.push(range),
+        }
+    }
+    merged
+}
+
+/// The ranges present in both sorted lists.
+fn common(a: &[Range<usize>], b: &[Range<usize>]) -> Vec<Range<usize>> {
+    let (mut i, mut j) = (0, 0);
+    let mut both = Vec::new();
+    while i < a.len() && j < b.len() {
+        match (a[i].start, a[i].end).cmp(&(b[j].start, b[j].end)) {
+            std::cmp::Ordering::Less => i += 1,
+            std::cmp::Ordering::Greater => j += 1,
+            std::cmp::Ordering::Equal => {
+                both.push(a[i].clone());
+                i += 1;
+                j += 1;
+            }
+        }
+    }
+    both
 }
 
 /// Returns the 1-based line and column (in characters) of a byte offset.
@@ -121,8 +198,14 @@ struct Lexer<'a> {
 struct StatementState {
     start: Option<usize>,
     parens: usize,
-    /// Depth of `BEGIN … END` and `CASE … END` inside a trigger or an atomic body.
+    /// 1 inside the `BEGIN … END` body of a trigger or an atomic body.
     block_depth: usize,
+    /// Open `CASE … END` expressions inside such a body.
+    case_depth: usize,
+    /// Whether the last token inside a body was a `;`: only there does `END`
+    /// close the body (SQLite reads `END` elsewhere as a name, as in
+    /// `SELECT end FROM t`).
+    after_body_semicolon: bool,
     /// How many words the statement has had, to recognise its leading keywords.
     words: usize,
     is_trigger: bool,
@@ -177,13 +260,17 @@ impl Lexer<'_> {
         self.begin_token();
         effect(&mut self.statement);
         self.statement.previous_word_was_begin = false;
+        self.statement.after_body_semicolon = false;
         self.pos += 1;
     }
 
+    /// A `--` comment, to the end of the line: PostgreSQL ends it at a
+    /// carriage return too, SQLite only at a line feed.
     fn line_comment(&mut self) {
         let start = self.pos;
+        let ends_line = |c: char| c == '\n' || (c == '\r' && self.flavor == Flavor::Postgres);
         let end = self.sql[start..]
-            .find('\n')
+            .find(ends_line)
             .map_or(self.bytes.len(), |i| start + i);
         self.lexed.line_comments.push(start..end);
         self.pos = end;
@@ -312,11 +399,14 @@ impl Lexer<'_> {
                 state.block_depth = 1;
             }
         } else if is("CASE") {
-            state.block_depth += 1;
-        } else if is("END") {
-            state.block_depth -= 1;
+            state.case_depth += 1;
+        } else if is("END") && state.case_depth > 0 {
+            state.case_depth -= 1;
+        } else if is("END") && state.after_body_semicolon {
+            state.block_depth = 0;
         }
         state.previous_word_was_begin = is("BEGIN");
+        state.after_body_semicolon = false;
     }
 
     fn semicolon(&mut self) {
@@ -324,6 +414,7 @@ impl Lexer<'_> {
             self.pos += 1;
             self.end_statement(self.pos);
         } else {
+            self.statement.after_body_semicolon = self.statement.parens == 0;
             self.pos += 1;
         }
     }
@@ -408,11 +499,62 @@ mod tests {
         let sql =
             "CREATE TABLE [we;ird] (`back;tick` TEXT, \"end\" TEXT);\n/* a /* b; */ SELECT 1;";
         assert_eq!(statements(sql, Flavor::Sqlite).len(), 2);
-        // Without a dialect, comments nest as in PostgreSQL: the `/*` inside opens a second level.
         assert_eq!(
-            lex(sql, Flavor::Generic).error.map(|e| e.kind),
+            lex(sql, Flavor::Postgres).error.map(|e| e.kind),
             Some(Unterminated::BlockComment)
         );
+        // Without a dialect, SQLite's rules accept it, so it is accepted.
+        assert_eq!(statements(sql, Flavor::Generic).len(), 2);
+    }
+
+    #[test]
+    fn without_a_dialect_either_engines_rules_accept() {
+        // SQLite's comments do not nest; PostgreSQL's have no brackets.
+        assert_eq!(
+            statements("/* a /* b */ SELECT 1;", Flavor::Generic),
+            ["SELECT 1;"]
+        );
+        assert_eq!(
+            statements("SELECT ARRAY['a]'];\nSELECT 2;", Flavor::Generic),
+            ["SELECT ARRAY['a]'];", "SELECT 2;"]
+        );
+        assert_eq!(
+            lex("SELECT ARRAY['a]'];", Flavor::Sqlite)
+                .error
+                .map(|e| e.kind),
+            Some(Unterminated::String)
+        );
+    }
+
+    #[test]
+    fn without_a_dialect_statements_end_where_both_engines_agree() {
+        // SQLite's rules split the dollar-quoted body at each `;`.
+        let function =
+            "CREATE FUNCTION f() RETURNS int AS $$ BEGIN RETURN 1; END; $$ LANGUAGE plpgsql;";
+        assert_eq!(statements(function, Flavor::Sqlite).len(), 3);
+        let sql = format!("{function}\nSELECT 2; -- done\nSELECT $$ -- in a string $$;");
+        let lexed = lex(&sql, Flavor::Generic);
+        let split: Vec<&str> = lexed.statements.iter().map(|r| &sql[r.clone()]).collect();
+        assert_eq!(
+            split,
+            [function, "SELECT 2;", "SELECT $$ -- in a string $$;"]
+        );
+        // Only the comment both engines see is one.
+        let comments: Vec<&str> = lexed
+            .line_comments
+            .iter()
+            .map(|r| &sql[r.clone()])
+            .collect();
+        assert_eq!(comments, ["-- done"]);
+    }
+
+    #[test]
+    fn without_a_dialect_a_script_both_refuse_reports_the_later_error() {
+        // SQLite stops at the string, after its comment ended; PostgreSQL at
+        // the nested comment, which never ends.
+        let sql = "SELECT 1; /* a /* b */ SELECT 'x";
+        assert_eq!(error(sql, Flavor::Generic), error(sql, Flavor::Sqlite));
+        assert_eq!(error(sql, Flavor::Generic).kind, Unterminated::String);
     }
 
     #[test]
@@ -443,6 +585,30 @@ mod tests {
         assert_eq!(
             error("SELECT E'abc\\'", Flavor::Postgres).kind,
             Unterminated::String
+        );
+    }
+
+    #[test]
+    fn end_closes_a_trigger_body_only_after_one_of_its_statements() {
+        // Found by the fuzzer of migrate-torture: SQLite reads `END` in an
+        // expression as a name, and the body goes on.
+        let sql = "CREATE TRIGGER t AFTER INSERT ON x BEGIN SELECT END FROM y; SELECT CASE WHEN 1 THEN 2 END; END; SELECT 1;";
+        let statements = lex(sql, Flavor::Sqlite).statements;
+        assert_eq!(statements.len(), 2, "{statements:?}");
+        assert!(sql[statements[0].clone()].ends_with("END; END;"));
+    }
+
+    #[test]
+    fn a_carriage_return_ends_a_postgresql_line_comment_only() {
+        // Found by the fuzzer of migrate-torture: PostgreSQL's scanner ends
+        // `--` at `\r`, so the `;` after it ends the statement; SQLite's
+        // comment runs to the line feed and swallows it.
+        let sql = "SELECT 1 --x\r; SELECT 2;";
+        assert_eq!(lex(sql, Flavor::Postgres).statements, [0..14, 15..24]);
+        assert_eq!(
+            lex(sql, Flavor::Sqlite).statements.len(),
+            1,
+            "one statement"
         );
     }
 

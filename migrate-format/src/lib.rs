@@ -15,21 +15,28 @@
 //! - Files that do not end in `.sql`, and hidden files, are ignored. A `.sql`
 //!   file whose name does not fit is an error, never skipped.
 //! - Directives are `-- migrate:<name>` lines before the first statement.
+//! - Prisma, diesel and Flyway folders are read as they are; see [`layout`].
+//! - A migration that runs in a transaction may not end or escape it; see
+//!   [`control`].
 //! - An optional `migrate.lock` pins the checksums of released migrations;
 //!   see [`lock`].
 
 #![warn(missing_docs)]
 
 pub mod checksum;
+pub mod control;
 pub mod directive;
 pub mod folder;
 pub mod history;
+pub mod layout;
 pub mod lexer;
 pub mod lock;
 pub mod name;
+pub mod session;
 pub mod transaction;
 
 pub use checksum::Checksum;
 pub use directive::Directives;
 pub use folder::{Problem, SourceFile, SourceMigration};
+pub use layout::Layout;
 pub use lexer::Flavor;

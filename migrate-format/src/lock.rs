@@ -39,7 +39,10 @@ pub struct LockedMigration {
     pub version: i64,
     /// The checksum of its up file when it was locked.
     pub checksum: Checksum,
-    /// Its up file's name when it was locked, for people.
+    /// Its up file's path inside the folder when it was locked
+    /// (`0001_a.sql`, `0001_a/migration.sql`), for people. Renaming the
+    /// file or its directory leaves the lock valid: only the version and the
+    /// checksum count.
     pub file_name: String,
 }
 
@@ -56,16 +59,12 @@ impl Lock {
         let migrations = migrations
             .iter()
             .map(|m| {
-                let file_name =
-                    m.up.path
-                        .file_name()
-                        .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
                 (
                     m.version,
                     LockedMigration {
                         version: m.version,
                         checksum: m.checksum,
-                        file_name,
+                        file_name: m.up.name.clone(),
                     },
                 )
             })

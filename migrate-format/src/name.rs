@@ -19,6 +19,9 @@ pub enum Entry<'a> {
 pub struct FileName<'a> {
     /// The version, compared numerically: `0001` and `1` are the same version.
     pub version: i64,
+    /// The version as the name writes it (`0001`), for `migrate new` to
+    /// continue the folder's numbering.
+    pub version_text: &'a str,
     /// The text after the first `_`, without the extension.
     pub description: &'a str,
     /// Which of the three forms the name takes.
@@ -69,6 +72,7 @@ fn parse_stem(stem: &str) -> Result<FileName<'_>, String> {
     check_description(description)?;
     Ok(FileName {
         version,
+        version_text,
         description,
         kind,
     })
@@ -83,7 +87,7 @@ fn expected_grammar(stem: &str) -> String {
     format!("expected `<version>_<description>.sql`, `.up.sql` or `.down.sql`{hint}")
 }
 
-fn parse_version(text: &str) -> Result<i64, String> {
+pub(crate) fn parse_version(text: &str) -> Result<i64, String> {
     if text.is_empty() {
         return Err(
             "the name starts with `_`: expected a version before it, as in `0001_create_users.sql`"
@@ -95,10 +99,7 @@ fn parse_version(text: &str) -> Result<i64, String> {
             && text.len() > 1
             && text[1..].bytes().all(|b| b.is_ascii_digit());
         let hint = if flyway_like {
-            format!(
-                "; Flyway and refinery names like `{text}__name.sql` become `{}_name.sql`",
-                &text[1..]
-            )
+            "; this is a Flyway or refinery name, which is read in a folder of such names (`layout = \"flyway\"`)".to_owned()
         } else {
             String::new()
         };
@@ -109,7 +110,7 @@ fn parse_version(text: &str) -> Result<i64, String> {
         .map_err(|_| format!("the version `{text}` is larger than {}", i64::MAX))
 }
 
-fn check_description(description: &str) -> Result<(), String> {
+pub(crate) fn check_description(description: &str) -> Result<(), String> {
     if description.is_empty() {
         return Err("the description after `_` is empty".to_owned());
     }
@@ -158,6 +159,7 @@ mod tests {
             migration("0001_create_users.sql"),
             FileName {
                 version: 1,
+                version_text: "0001",
                 description: "create_users",
                 kind: Kind::Up
             }
@@ -196,7 +198,7 @@ mod tests {
     fn malformed_names_say_why() {
         assert!(malformed("init.sql").contains("expected `<version>_<description>.sql`"));
         assert!(malformed("0001.sql").contains("add a description"));
-        assert!(malformed("V1__init.sql").contains("become `1_name.sql`"));
+        assert!(malformed("V1__init.sql").contains("`layout = \"flyway\"`"));
         assert!(malformed("_init.sql").contains("expected a version"));
         assert!(malformed("1_.sql").contains("empty"));
         assert!(malformed("1_add users.sql").contains("a space"));

@@ -57,6 +57,8 @@ fn sqlite(input: &Input, migrations: &[SourceMigration]) -> Result<Vec<Problem>,
     let defaults = migrate_check::SqliteOptions::default();
     let options = migrate_check::SqliteOptions {
         foreign_keys: input.foreign_keys.unwrap_or(defaults.foreign_keys),
+        history_table: input.history_table.clone().unwrap_or_default(),
+        step_limit: input.check_limit.unwrap_or(defaults.step_limit),
     };
     let problems = match std::env::var_os("OUT_DIR") {
         Some(out_dir) => {

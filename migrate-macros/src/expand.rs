@@ -28,7 +28,7 @@ fn load(input: &Input) -> syn::Result<(Vec<SourceMigration>, Option<PathBuf>)> {
         );
         return Err(syn::Error::new(span, message));
     }
-    let migrations = folder::load(&folder, &written, input.flavor())
+    let migrations = folder::load_as(&folder, &written, input.flavor(), input.layout)
         .map_err(|problems| errors(span, &problems))?;
     let lock = lock::check_folder(&folder, &written, &migrations)
         .map_err(|problems| errors(span, &problems))?;
@@ -79,7 +79,12 @@ fn embed(migrations: &[SourceMigration], lock: Option<&Path>) -> TokenStream {
     let files = migrations
         .iter()
         .flat_map(|m| std::iter::once(&m.up).chain(&m.down));
-    let tracking = files.map(|file| file.path.as_path()).chain(lock).map(track);
+    let metadata = migrations.iter().filter_map(|m| m.metadata.as_deref());
+    let tracking = files
+        .map(|file| file.path.as_path())
+        .chain(metadata)
+        .chain(lock)
+        .map(track);
     let set_checksum = checksum::set_checksum(migrations.iter().map(|m| (m.version, &m.checksum)));
     let migrations = migrations.iter().map(migration);
     quote! {

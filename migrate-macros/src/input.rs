@@ -1,10 +1,12 @@
-//! The macro's arguments: `"folder"`, an optional `dialect = "…"`, and for
-//! SQLite an optional `foreign_keys = "on" | "off"`.
+//! The macro's arguments: `"folder"`, an optional `dialect = "…"`, an
+//! optional `history_table = "…"`, an optional `layout = "…"`, and for
+//! SQLite an optional `foreign_keys = "on" | "off"` and `check_limit = <steps>`.
 
-use migrate_format::Flavor;
+use migrate_format::history::TableName;
+use migrate_format::{Flavor, Layout};
 use proc_macro2::Span;
 use syn::parse::{Parse, ParseStream};
-use syn::{Ident, LitStr, Token};
+use syn::{Ident, LitInt, LitStr, Token};
 
 pub(crate) struct Input {
     /// The folder, relative to the calling crate's `Cargo.toml`.
@@ -13,6 +15,15 @@ pub(crate) struct Input {
     pub(crate) dialect: Option<(Dialect, Span)>,
     /// `foreign_keys = "on" | "off"`: the setting the SQLite dry run starts with.
     pub(crate) foreign_keys: Option<bool>,
+    /// `history_table = "…"`: the name the runner is given with
+    /// `Runner::history_table`, so that the dry run's history table is the
+    /// one the migrations will meet.
+    pub(crate) history_table: Option<TableName>,
+    /// `layout = "…"`: the folder's layout, instead of the detected one.
+    pub(crate) layout: Option<Layout>,
+    /// `check_limit = <steps>`: how many steps of SQLite's virtual machine
+    /// one statement of the dry run may take.
+    pub(crate) check_limit: Option<u64>,
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -31,7 +42,7 @@ impl Input {
     }
 }
 
-const ARGUMENTS: &str = "the arguments after the folder are `dialect = \"sqlite\"` or `dialect = \"postgres\"`, and with SQLite `foreign_keys = \"on\"` or `\"off\"`";
+const ARGUMENTS: &str = "the arguments after the folder are `dialect = \"sqlite\"` or `dialect = \"postgres\"`, `history_table = \"<name>\"`, `layout = \"flat\" | \"prisma\" | \"diesel\" | \"flyway\"`, and with SQLite `foreign_keys = \"on\"` or `\"off\"` and `check_limit = <steps>`";
 
 impl Parse for Input {
     fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
@@ -45,16 +56,30 @@ impl Parse for Input {
             folder,
             dialect: None,
             foreign_keys: None,
+            history_table: None,
+            layout: None,
+            check_limit: None,
         };
-        let mut foreign_keys_key = None;
+        // The arguments that only the SQLite dry run reads.
+        let mut sqlite_only = None;
         while input.parse::<Option<Token![,]>>()?.is_some() {
             if input.is_empty() {
                 break;
             }
             let key: Ident = input.parse()?;
             input.parse::<Token![=]>()?;
-            let value: LitStr = input.parse()?;
             let repeated = || syn::Error::new(key.span(), format!("`{key}` is given twice"));
+            // The one numeric argument; the others are strings.
+            if key == "check_limit" {
+                let limit = check_limit(&input.parse()?)?;
+                parsed
+                    .check_limit
+                    .replace(limit)
+                    .map_or(Ok(()), |_| Err(repeated()))?;
+                sqlite_only = Some(key.clone());
+                continue;
+            }
+            let value: LitStr = input.parse()?;
             if key == "dialect" {
                 let dialect = dialect(&value)?;
                 parsed
@@ -67,7 +92,19 @@ impl Parse for Input {
                     .foreign_keys
                     .replace(on)
                     .map_or(Ok(()), |_| Err(repeated()))?;
-                foreign_keys_key = Some(key.span());
+                sqlite_only = Some(key.clone());
+            } else if key == "history_table" {
+                let table = table_name(&value)?;
+                parsed
+                    .history_table
+                    .replace(table)
+                    .map_or(Ok(()), |_| Err(repeated()))?;
+            } else if key == "layout" {
+                let layout = layout(&value)?;
+                parsed
+                    .layout
+                    .replace(layout)
+                    .map_or(Ok(()), |_| Err(repeated()))?;
             } else {
                 let message = format!("unknown argument `{key}`; {ARGUMENTS}");
                 return Err(syn::Error::new(key.span(), message));
@@ -75,11 +112,11 @@ impl Parse for Input {
         }
         // The setting only means something to the SQLite dry run; elsewhere
         // it would silently do nothing.
-        match (foreign_keys_key, parsed.dialect) {
-            (Some(span), dialect) if dialect.map(|(d, _)| d) != Some(Dialect::Sqlite) => {
+        match (sqlite_only, parsed.dialect) {
+            (Some(key), dialect) if dialect.map(|(d, _)| d) != Some(Dialect::Sqlite) => {
                 Err(syn::Error::new(
-                    span,
-                    "`foreign_keys` only applies with `dialect = \"sqlite\"`",
+                    key.span(),
+                    format!("`{key}` only applies with `dialect = \"sqlite\"`"),
                 ))
             }
             _ => Ok(parsed),
@@ -99,6 +136,35 @@ fn dialect(value: &LitStr) -> syn::Result<(Dialect, Span)> {
     Ok((dialect, value.span()))
 }
 
+fn layout(value: &LitStr) -> syn::Result<Layout> {
+    Layout::from_name(&value.value()).ok_or_else(|| {
+        let message = format!(
+            "unknown layout `{}`; expected one of {}",
+            value.value(),
+            migrate_format::layout::names()
+        );
+        syn::Error::new(value.span(), message)
+    })
+}
+
+/// The history table's name, validated as the runner validates it.
+fn table_name(value: &LitStr) -> syn::Result<TableName> {
+    TableName::parse(&value.value())
+        .map_err(|invalid| syn::Error::new(value.span(), invalid.to_string()))
+}
+
+/// The dry run's step limit: a positive integer, since a build must not run
+/// without a bound.
+fn check_limit(value: &LitInt) -> syn::Result<u64> {
+    match value.base10_parse::<u64>() {
+        Ok(steps) if steps > 0 => Ok(steps),
+        _ => Err(syn::Error::new(
+            value.span(),
+            "`check_limit` is a positive number of steps of SQLite's virtual machine per statement, as in `check_limit = 2_000_000_000`",
+        )),
+    }
+}
+
 fn switch(value: &LitStr) -> syn::Result<bool> {
     match value.value().as_str() {
         "on" => Ok(true),
@@ -107,5 +173,31 @@ fn switch(value: &LitStr) -> syn::Result<bool> {
             value.span(),
             format!("`foreign_keys` is `\"on\"` or `\"off\"`, not `{other}`"),
         )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse(arguments: &str) -> syn::Result<Input> {
+        syn::parse_str(arguments)
+    }
+
+    #[test]
+    fn the_step_limit_is_a_positive_number_for_sqlite() {
+        let input = parse(r#""m", dialect = "sqlite", check_limit = 2_000_000"#).unwrap();
+        assert_eq!(input.check_limit, Some(2_000_000));
+        let zero = parse(r#""m", dialect = "sqlite", check_limit = 0"#)
+            .err()
+            .unwrap();
+        assert!(zero.to_string().contains("positive number"), "{zero}");
+        let postgres = parse(r#""m", dialect = "postgres", check_limit = 5"#)
+            .err()
+            .unwrap();
+        assert_eq!(
+            postgres.to_string(),
+            "`check_limit` only applies with `dialect = \"sqlite\"`"
+        );
     }
 }

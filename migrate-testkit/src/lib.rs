@@ -16,6 +16,13 @@
 //! # }
 //! ```
 //!
+//! # A server on TCP
+//!
+//! Tests of what only happens over TCP, TLS above all, start a separate
+//! server of their own with [`TcpServer::start`]: it listens on 127.0.0.1 on
+//! a free port, with the options of [`TcpServerOptions`] (a certificate and
+//! key to turn TLS on, `pg_hba.conf` rules), and stops when it is dropped.
+//!
 //! # Root
 //!
 //! PostgreSQL refuses to run as root. When the tests run as root (in CI, in a
@@ -48,6 +55,10 @@ use std::thread;
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio_postgres::{Client, Config, NoTls};
+
+mod tcp;
+
+pub use tcp::{TcpServer, TcpServerOptions};
 
 /// The error type of the harness: any error, with its message.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
@@ -178,7 +189,7 @@ fn start() -> Result<Server, BoxError> {
     let base = make_temp_dir(run_as)?;
     let data = base.join("data");
     init_cluster(&bin, &data, run_as)?;
-    let watchdog = spawn_watchdog(&bin, &data, &base, run_as)?;
+    let watchdog = spawn_watchdog(&bin, &data, &base, ("", PORT), run_as)?;
     let watchdog = wait_until_ready(watchdog, &data, &base)?;
     Ok(Server {
         socket_dir: base,
@@ -260,7 +271,13 @@ fn make_temp_dir(run_as: Option<RunAs>) -> Result<PathBuf, BoxError> {
     let nanos = SystemTime::now()
         .duration_since(SystemTime::UNIX_EPOCH)?
         .subsec_nanos();
-    let dir = std::env::temp_dir().join(format!("migrate-testkit-{}-{nanos}", std::process::id()));
+    // Several servers may start in one process, in the same nanosecond.
+    static NEXT_DIR: AtomicUsize = AtomicUsize::new(1);
+    let dir = std::env::temp_dir().join(format!(
+        "migrate-testkit-{}-{}-{nanos}",
+        std::process::id(),
+        NEXT_DIR.fetch_add(1, Ordering::Relaxed)
+    ));
     fs::create_dir(&dir)?;
     if let Some(user) = run_as {
         std::os::unix::fs::chown(&dir, Some(user.uid), Some(user.gid))?;
@@ -298,14 +315,16 @@ fn init_cluster(bin: &Path, data: &Path, run_as: Option<RunAs>) -> Result<(), Bo
 }
 
 /// The watchdog: starts the server, waits for its standard input to close,
-/// then stops the server and deletes the temporary directory.
+/// then stops the server and deletes the temporary directory. The server
+/// listens on the TCP addresses `listen` names (none when it is empty), and
+/// on a unix socket in the temporary directory.
 ///
 /// `SIGQUIT` is PostgreSQL's immediate shutdown, which takes milliseconds.
 /// `SIGKILL` follows after three seconds in case the server did not stop,
 /// since a background job of a non-interactive shell starts with `SIGQUIT`
 /// ignored and a program that keeps it so would never stop otherwise.
 const WATCHDOG: &str = r#"
-"$1" -D "$2" -k "$3" -p "$4" -c listen_addresses= -F \
+"$1" -D "$2" -k "$3" -p "$4" -c listen_addresses="$5" -F \
     -c max_connections=300 -c full_page_writes=off -c synchronous_commit=off \
     >"$3/server.log" 2>&1 </dev/null &
 pid=$!
@@ -325,14 +344,17 @@ fn spawn_watchdog(
     bin: &Path,
     data: &Path,
     base: &Path,
+    listen: (&str, u16),
     run_as: Option<RunAs>,
 ) -> Result<Child, BoxError> {
+    let (addresses, port) = listen;
     let child = command("sh", run_as)
         .args(["-c", WATCHDOG, "migrate-testkit-watchdog"])
         .arg(bin.join("postgres"))
         .arg(data)
         .arg(base)
-        .arg(PORT.to_string())
+        .arg(port.to_string())
+        .arg(addresses)
         .stdin(Stdio::piped())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -432,7 +454,7 @@ mod tests {
         // A stand-in server that runs until it is killed: it ignores SIGQUIT,
         // as a shell's background job does, so this covers the fallback too.
         fake(&bin, "postgres", "exec sleep 600")?;
-        let mut watchdog = spawn_watchdog(&bin, &base.join("data"), &base, None)?;
+        let mut watchdog = spawn_watchdog(&bin, &base.join("data"), &base, ("", PORT), None)?;
         thread::sleep(Duration::from_millis(100));
         assert!(
             watchdog.try_wait()?.is_none(),

@@ -37,7 +37,10 @@ fn the_service_binary_manages_its_embedded_migrations() {
         panic!("down reverts");
     };
     assert_eq!(
-        down.applied().iter().map(|a| a.version).collect::<Vec<_>>(),
+        down.reverted()
+            .iter()
+            .map(|a| a.version)
+            .collect::<Vec<_>>(),
         [3, 2]
     );
     let refused =

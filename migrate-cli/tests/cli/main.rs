@@ -1,11 +1,17 @@
 //! The `migrate` binary, run as a user would, against real databases.
 
+// `adopt` and `verify` on a database golang-migrate left behind.
+mod adopt_verify;
+// The commands that work on the folder alone, and the help.
+mod folder;
 // The scenarios, written once for every database.
 mod scenarios;
 // The scenarios against a SQLite file.
 mod sqlite;
 // The scenarios against a throwaway PostgreSQL server.
 mod postgres;
+// TLS to PostgreSQL servers of their own on 127.0.0.1.
+mod tls;
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -32,16 +38,33 @@ impl Workspace {
         Workspace { dir }
     }
 
+    /// A scratch folder with no `migrations/` folder in it.
+    pub fn empty() -> Workspace {
+        Workspace {
+            dir: tempfile::tempdir().expect("temporary folder"),
+        }
+    }
+
     pub fn migrations(&self) -> PathBuf {
         self.dir.path().join("migrations")
     }
 
-    /// Runs `migrate` in the scratch folder with `DATABASE_URL` set.
+    /// Runs `migrate` in the scratch folder with `DATABASE_URL` set, and
+    /// the scratch folder as `HOME`, so that no file of the user's home
+    /// (`~/.postgresql/root.crt`) changes what a test does.
     pub fn migrate(&self, database_url: &str, args: &[&str]) -> Run {
+        self.migrate_with_env(database_url, args, &[])
+    }
+
+    /// Runs `migrate` as [`Workspace::migrate`] does, with these
+    /// environment variables too.
+    pub fn migrate_with_env(&self, database_url: &str, args: &[&str], env: &[(&str, &str)]) -> Run {
         let output = Command::new(env!("CARGO_BIN_EXE_migrate"))
             .args(args)
             .current_dir(self.dir.path())
             .env("DATABASE_URL", database_url)
+            .env("HOME", self.dir.path())
+            .envs(env.iter().copied())
             .output()
             .expect("run migrate");
         Run {

@@ -114,7 +114,7 @@ pub fn status_up_down_and_exit_codes(database: &Database) {
         .migrate(&url, &["up", "--dry-run", "--to", "2"])
         .expect(0);
     assert!(
-        plan.stdout.starts_with("would apply 2 migration(s)"),
+        plan.stdout.starts_with("would apply 2 migrations:"),
         "{}",
         plan.stdout
     );
@@ -129,6 +129,22 @@ pub fn status_up_down_and_exit_codes(database: &Database) {
         "progress: {}",
         up.stderr
     );
+    // Durations in units people read (never `0.0ns`).
+    let timed = |line: &&str| line.contains('(') || line.starts_with("applied ");
+    let lines: Vec<&str> = up
+        .stdout
+        .lines()
+        .chain(up.stderr.lines())
+        .filter(timed)
+        .collect();
+    assert!(lines.len() >= 3, "the run and each migration: {lines:?}");
+    for line in lines {
+        let line = line.trim_end_matches(')');
+        assert!(
+            [" µs", " ms", " s"].iter().any(|unit| line.ends_with(unit)),
+            "{line}"
+        );
+    }
 
     let json = workspace.migrate(&url, &["status", "--json"]).expect(0);
     assert!(
@@ -185,13 +201,16 @@ pub fn failed_no_transaction_migration_then_resolve(database: &Database) {
 
     let status = workspace.migrate(&url, &["status"]).expect(4);
     assert!(
-        status.stdout.contains("incomplete after 1 statements"),
+        status
+            .stdout
+            .contains("incomplete: 1 statement completed, the next may or may not have"),
         "{}",
         status.stdout
     );
-    workspace
+    let resolved = workspace
         .migrate(&url, &["resolve", "3", "--as", "completed"])
         .expect(0);
+    assert_eq!(resolved.stdout.trim(), "resolved migration 3 as completed");
     workspace.migrate(&url, &["status"]).expect(0);
     workspace
         .migrate(&url, &["resolve", "3", "--as", "completed"])
@@ -205,6 +224,13 @@ pub fn baseline_and_repair(database: &Database) {
     assert!(
         baseline.stdout.starts_with("baselined 2 migrations"),
         "{}",
+        baseline.stdout
+    );
+    assert!(
+        baseline
+            .stdout
+            .ends_with("\n  1 create_customers\n  2 create_orders\n"),
+        "a baseline runs nothing, so it shows no durations: {}",
         baseline.stdout
     );
 

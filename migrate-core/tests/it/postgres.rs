@@ -1,6 +1,8 @@
 //! The PostgreSQL runner against a real server: one fresh database per test.
 
+mod crash;
 mod round_trips;
+mod sessions;
 
 use std::time::{Duration, Instant};
 
@@ -705,7 +707,7 @@ async fn the_history_records_what_the_server_measured() -> TestResult {
 static REVERSIBLE: Migrations = migrate_core::embed_migrations!("tests/fixtures/pg-reversible");
 
 fn applied_versions(report: &migrate_core::Report) -> Vec<i64> {
-    report.applied().iter().map(|a| a.version).collect()
+    report.migrations().iter().map(|a| a.version).collect()
 }
 
 #[tokio::test]

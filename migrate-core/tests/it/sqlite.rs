@@ -1,3 +1,6 @@
+mod processes;
+mod sessions;
+
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -405,7 +408,7 @@ static REVERSIBLE: Migrations =
     migrate_core::embed_migrations!("tests/fixtures/reversible", dialect = "sqlite");
 
 fn versions(report: &migrate_core::Report) -> Vec<i64> {
-    report.applied().iter().map(|a| a.version).collect()
+    report.migrations().iter().map(|a| a.version).collect()
 }
 
 #[test]

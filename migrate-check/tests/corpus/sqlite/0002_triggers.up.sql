@@ -27,3 +27,6 @@ END;
 
 INSERT INTO tags (name) VALUES ('end');
 INSERT INTO user_posts (email, title) VALUES ('ada@example.com', 'Hello; world');
+
+-- A TEMP object belongs to the connection: a migration must not leave one behind.
+DROP TRIGGER never_empty;
