@@ -55,7 +55,7 @@ impl TcpServerOptions {
     }
 }
 
-/// A throwaway server of its own, listening on [`LOCALHOST`] on a free port
+/// A throwaway server of its own, listening on 127.0.0.1 on a free port
 /// (and on a unix socket in its temporary directory). It is stopped, and its
 /// directory deleted, when this value is dropped or the process ends.
 #[derive(Debug)]
