@@ -1,7 +1,7 @@
 //! The commands of the `migrate` command line, for a service's own binary.
 //!
 //! A service that embeds its migrations can offer `myservice migrate status`,
-//! `up`, `down`, `baseline`, `repair` and `resolve` over them, so a
+//! `up`, `down`, `baseline`, `repair`, `resolve`, `adopt` and `verify` over them, so a
 //! single-binary deploy needs no migration files and no other tool:
 //!
 //! ```no_run
@@ -28,6 +28,19 @@
 //! The standalone `migrate` binary adds the commands that work on a folder:
 //! `new`, `lock` and `check`.
 //!
+//! # PostgreSQL over TLS
+//!
+//! With the `tls` feature (on by default), a `postgres://` URL's `sslmode`
+//! (`disable`, `allow`, `prefer` the default, `require`, `verify-ca`,
+//! `verify-full`) and `sslrootcert` (a PEM file, or `system`) mean what they
+//! mean to libpq, `psql` and the PostgreSQL documentation: `require` encrypts
+//! without checking the server (unless a root certificate is given, or
+//! `~/.postgresql/root.crt` exists), `verify-ca` checks that the server's
+//! certificate is signed by the root certificate, and `verify-full` checks
+//! the host name too. TLS is rustls, which needs no system library. Without
+//! the feature, `prefer` and `allow` connect without TLS and the other modes
+//! are refused.
+//!
 //! # Exit codes
 //!
 //! | Code | Meaning |
@@ -36,18 +49,43 @@
 //! | 1 | A migration or the database failed. |
 //! | 2 | The command line is wrong. |
 //! | 3 | The migrations folder is invalid: a bad file, or a violated `migrate.lock`. |
-//! | 4 | The database and the migrations disagree (an edited, missing, out-of-order, incomplete or irreversible migration, an unknown version). Nothing was changed. `status` exits with 4 when it shows such a problem. |
+//! | 4 | The database and the migrations disagree (an edited, missing, out-of-order, incomplete or irreversible migration, an unknown version), or `adopt` refused another tool's history. Nothing was changed. `status` exits with 4 when it shows such a problem. |
+//! | 5 | `verify` found a problem in the database. |
+//!
+//! # Features
+//!
+//! | Feature | What it adds | Default |
+//! |---------|--------------|---------|
+//! | `sqlite` | Databases given as `sqlite:<path>`, through rusqlite (0.32 to 0.43, as migrate-core). | yes |
+//! | `postgres` | Databases given as `postgres://` or `postgresql://` URLs, through tokio-postgres. | yes |
+//! | `tls` | TLS to PostgreSQL (see above). Implies `postgres`. | yes |
+//! | `bundled` | SQLite compiled into the binary (rusqlite's `bundled`), so that `migrate` needs no system library. | yes |
+//! | `check-sqlite` | `migrate check --dialect sqlite`: the dry run of `embed_migrations!`. | yes |
+//! | `check-postgres` | `migrate check --dialect postgres`: squawk's PostgreSQL grammar. | yes |
+//!
+//! A service that offers the commands in its own binary needs only its
+//! database's driver: `default-features = false, features = ["sqlite"]`
+//! keeps the SQLite its own rusqlite links, and compiles no checker.
 
 #![warn(missing_docs)]
 
+// Every command for a service's binary opens a database.
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("migrate-cli needs a database driver: enable its `sqlite` or `postgres` feature");
+
+mod adopt_verify;
 mod database;
 mod execute;
 mod output;
+#[cfg(feature = "postgres")]
+mod sslmode;
+#[cfg(feature = "tls")]
+mod tls;
 
 use std::process::ExitCode;
 
 use clap::{Args, Subcommand, ValueEnum};
-use migrate_core::{DEFAULT_TABLE, Migrations};
+use migrate_core::{DEFAULT_TABLE, Migrations, Tool};
 
 pub use execute::{Failure, Outcome, execute};
 pub use output::finish;
@@ -55,7 +93,8 @@ pub use output::finish;
 /// Options of every database command.
 #[derive(Debug, Clone, Args)]
 pub struct DatabaseArgs {
-    /// The database: `sqlite:<path>` or `postgres://user@host/database`.
+    /// The database: `sqlite:<path>` or `postgres://user@host/database`,
+    /// with TLS settings as libpq reads them (`?sslmode=verify-full&sslrootcert=ca.pem`).
     #[arg(long, env = "DATABASE_URL", global = true)]
     pub database_url: Option<String>,
     /// The history table, optionally `schema.table`.
@@ -79,7 +118,7 @@ pub enum DatabaseCommand {
         /// Show what would be applied, and change nothing.
         #[arg(long)]
         dry_run: bool,
-        /// Accept applied migrations that the migrations do not have.
+        /// Go on when the database has applied migrations that are not among these.
         #[arg(long)]
         allow_missing: bool,
         /// Apply pending migrations below the highest applied one.
@@ -122,6 +161,56 @@ pub enum DatabaseCommand {
         #[arg(long = "as", value_enum)]
         resolution: ResolutionArg,
     },
+    /// Record the migrations another tool applied, so that migrate takes over.
+    Adopt {
+        /// The tool whose history table to read.
+        #[arg(long, value_enum)]
+        from: ToolArg,
+        /// The tool's table, when it is not the tool's default (optionally
+        /// `schema.table`). `--table` names migrate's own history table.
+        #[arg(long, value_name = "NAME")]
+        from_table: Option<String>,
+    },
+    /// Check the database, changing nothing; exit with 5 when anything is found.
+    ///
+    /// SQLite: `PRAGMA integrity_check` and `foreign_key_check`. PostgreSQL:
+    /// invalid indexes, NOT VALID constraints, sequences behind their
+    /// column. Both: migrations the history records as incomplete. It reads
+    /// no migrations folder.
+    Verify,
+}
+
+/// The tools `adopt --from` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ToolArg {
+    /// `_sqlx_migrations`.
+    Sqlx,
+    /// `schema_migrations (version, dirty)`.
+    GolangMigrate,
+    /// `__diesel_schema_migrations`.
+    Diesel,
+    /// `refinery_schema_history`.
+    Refinery,
+    /// Wrangler's `d1_migrations`.
+    D1,
+    /// `_prisma_migrations`.
+    Prisma,
+    /// `flyway_schema_history`.
+    Flyway,
+}
+
+impl From<ToolArg> for Tool {
+    fn from(tool: ToolArg) -> Tool {
+        match tool {
+            ToolArg::Sqlx => Tool::Sqlx,
+            ToolArg::GolangMigrate => Tool::GolangMigrate,
+            ToolArg::Diesel => Tool::Diesel,
+            ToolArg::Refinery => Tool::Refinery,
+            ToolArg::D1 => Tool::D1,
+            ToolArg::Prisma => Tool::Prisma,
+            ToolArg::Flyway => Tool::Flyway,
+        }
+    }
 }
 
 /// How an incomplete migration was settled by hand.
