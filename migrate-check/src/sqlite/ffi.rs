@@ -5,8 +5,8 @@
 //! would then clash with the user's own rusqlite or diesel. The raw bindings
 //! take a wide version range instead: 0.30 (rusqlite 0.32, SQLite 3.46) to
 //! 0.40 (rusqlite 0.42 and 0.43). Every function and constant used here is in
-//! the bundled bindings of each of those releases (this file compiled against
-//! every minor release of the range); CI runs the dry run at both ends
+//! the bundled bindings of each of those releases (each minor release's
+//! bindings were searched for them); CI runs the dry run at both ends
 //! (`.ci/user-crates`). `sqlite3_error_offset`, the newest function used,
 //! dates from SQLite 3.38.
 
