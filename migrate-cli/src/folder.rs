@@ -244,27 +244,27 @@ fn count_of(count: usize, noun: &str) -> String {
     }
 }
 
-#[cfg(feature = "sqlite")]
+#[cfg(feature = "check-sqlite")]
 fn check_sqlite(migrations: &[SourceMigration]) -> Result<Vec<Problem>, Failure> {
     Ok(migrate_check::check_sqlite(migrations))
 }
 
-#[cfg(not(feature = "sqlite"))]
+#[cfg(not(feature = "check-sqlite"))]
 fn check_sqlite(_: &[SourceMigration]) -> Result<Vec<Problem>, Failure> {
     Err(Failure::usage(
-        "this build of migrate-cli has no SQLite support (feature `sqlite`)",
+        "this build of migrate-cli has no SQLite dry run (feature `check-sqlite`)",
     ))
 }
 
-#[cfg(feature = "postgres")]
+#[cfg(feature = "check-postgres")]
 fn check_postgres(migrations: &[SourceMigration]) -> Result<Vec<Problem>, Failure> {
     Ok(migrate_check::check_postgres(migrations))
 }
 
-#[cfg(not(feature = "postgres"))]
+#[cfg(not(feature = "check-postgres"))]
 fn check_postgres(_: &[SourceMigration]) -> Result<Vec<Problem>, Failure> {
     Err(Failure::usage(
-        "this build of migrate-cli has no PostgreSQL support (feature `postgres`)",
+        "this build of migrate-cli has no PostgreSQL grammar (feature `check-postgres`)",
     ))
 }
 

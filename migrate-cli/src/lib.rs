@@ -51,8 +51,27 @@
 //! | 3 | The migrations folder is invalid: a bad file, or a violated `migrate.lock`. |
 //! | 4 | The database and the migrations disagree (an edited, missing, out-of-order, incomplete or irreversible migration, an unknown version), or `adopt` refused another tool's history. Nothing was changed. `status` exits with 4 when it shows such a problem. |
 //! | 5 | `verify` found a problem in the database. |
+//!
+//! # Features
+//!
+//! | Feature | What it adds | Default |
+//! |---------|--------------|---------|
+//! | `sqlite` | Databases given as `sqlite:<path>`, through rusqlite (0.32 to 0.43, as migrate-core). | yes |
+//! | `postgres` | Databases given as `postgres://` or `postgresql://` URLs, through tokio-postgres. | yes |
+//! | `tls` | TLS to PostgreSQL (see above). Implies `postgres`. | yes |
+//! | `bundled` | SQLite compiled into the binary (rusqlite's `bundled`), so that `migrate` needs no system library. | yes |
+//! | `check-sqlite` | `migrate check --dialect sqlite`: the dry run of `embed_migrations!`. | yes |
+//! | `check-postgres` | `migrate check --dialect postgres`: squawk's PostgreSQL grammar. | yes |
+//!
+//! A service that offers the commands in its own binary needs only its
+//! database's driver: `default-features = false, features = ["sqlite"]`
+//! keeps the SQLite its own rusqlite links, and compiles no checker.
 
 #![warn(missing_docs)]
+
+// Every command for a service's binary opens a database.
+#[cfg(not(any(feature = "sqlite", feature = "postgres")))]
+compile_error!("migrate-cli needs a database driver: enable its `sqlite` or `postgres` feature");
 
 mod adopt_verify;
 mod database;

@@ -29,9 +29,9 @@
 //! processes start together, and never when an applied migration's file was
 //! edited since ([`Error::Drift`]). [`Migrations::status`] reports without
 //! changing anything, and [`Migrations::runner`] changes the settings and
-//! offers the operations: [`rollback`](Runner::rollback),
-//! [`baseline`](Runner::baseline), [`repair`](Runner::repair) and
-//! [`resolve`](Runner::resolve).
+//! offers the operations: [`rollback`][Runner::rollback],
+//! [`baseline`][Runner::baseline], [`repair`][Runner::repair] and
+//! [`resolve`][Runner::resolve].
 //!
 //! On PostgreSQL, the runner's [`LockStrategy`] chooses how replicas keep
 //! each other out: a session-level advisory lock (the default), a
@@ -72,13 +72,42 @@
 //!
 //! # Features
 //!
-//! | Feature | Description | Default |
-//! |---------|-------------|---------|
+//! | Feature | What it enables | Default |
+//! |---------|-----------------|---------|
 //! | `macros` | Re-exports [`embed_migrations!`]. | yes |
-//! | `sqlite` | Runs migrations on SQLite through [`rusqlite`]. Link SQLite yourself, or enable rusqlite's `bundled` feature in your own `Cargo.toml`. With `macros`, also enables the compile-time dry run of `dialect = "sqlite"`, which compiles SQLite for the build machine (a C compiler, about 10 s on a cold build). | no |
-//! | `postgres` | Runs migrations on PostgreSQL through [`tokio_postgres`]. With `macros`, also enables the compile-time parse of `dialect = "postgres"` and its lints (pure Rust). | no |
-//! | `check-postgres-server` | With `dialect = "postgres"`, also runs the migrations at compile time on the server that `MIGRATE_CHECK_POSTGRES_URL` names, when it names one; without the variable nothing connects. Compiles tokio-postgres a second time, for the proc macro (about 10 s of CPU on a cold build, on top of `postgres`). | no |
-
+//! | `sqlite` | The SQLite driver: [`Migrations::run`] and the other operations on a [`rusqlite`] connection. Any rusqlite from 0.32 to 0.43 works, so your service's own is used. Link SQLite yourself, or enable rusqlite's `bundled` feature in your own `Cargo.toml`. Nothing is compiled for the build machine. | no |
+//! | `postgres` | The PostgreSQL driver: [`Migrations::run_async`] and the other operations on a [`tokio_postgres`] client. | no |
+//! | `check-sqlite` | `dialect = "sqlite"` in [`embed_migrations!`]: a dry run of every migration at compile time on an in-memory SQLite, compiled from source for the build machine (a C compiler). Implies `macros`. | no |
+//! | `check-postgres` | `dialect = "postgres"` in [`embed_migrations!`]: every migration parsed at compile time with squawk's PostgreSQL grammar (pure Rust), the statements PostgreSQL refuses in a transaction found, and the safety lints. Implies `macros`. | no |
+//! | `check-postgres-server` | With `dialect = "postgres"`, also runs the migrations at compile time on the server that `MIGRATE_CHECK_POSTGRES_URL` names, when it names one; without the variable nothing connects. Compiles tokio-postgres a second time, for the proc macro (about 10 s of CPU on a cold build). Implies `check-postgres`. | no |
+//! | `tracing` | A `tracing` span per operation and per migration, and events for the lock and for drift. | no |
+//!
+//! The drivers and the checks are separate, so a service pays at build time
+//! only for the checks it names. Rust 1.89 is enough for the crate and its
+//! drivers; `check-sqlite` needs Rust 1.91 and `check-postgres` 1.94
+//! (squawk's).
+//!
+// Without a feature, the items it enables do not exist: its links above point
+// at the feature table instead of failing.
+#![cfg_attr(not(feature = "macros"), doc = "[`embed_migrations!`]: #features")]
+#![cfg_attr(not(feature = "sqlite"), doc = "[`Migrations::run`]: #features")]
+#![cfg_attr(not(feature = "sqlite"), doc = "[`Migrations::status`]: #features")]
+#![cfg_attr(not(feature = "sqlite"), doc = "[Runner::rollback]: #features")]
+#![cfg_attr(not(feature = "sqlite"), doc = "[Runner::baseline]: #features")]
+#![cfg_attr(not(feature = "sqlite"), doc = "[Runner::repair]: #features")]
+#![cfg_attr(not(feature = "sqlite"), doc = "[Runner::resolve]: #features")]
+#![cfg_attr(
+    not(feature = "sqlite"),
+    doc = "[`rusqlite`]: https://docs.rs/rusqlite"
+)]
+#![cfg_attr(
+    not(feature = "postgres"),
+    doc = "[`Migrations::run_async`]: #features"
+)]
+#![cfg_attr(
+    not(feature = "postgres"),
+    doc = "[`tokio_postgres`]: https://docs.rs/tokio-postgres"
+)]
 #![warn(missing_docs)]
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
@@ -148,12 +177,12 @@ pub use tokio_postgres;
 /// # Checking the SQL with the engine: `dialect`
 ///
 /// ```
-/// # #[cfg(feature = "sqlite")]
+/// # #[cfg(feature = "check-sqlite")]
 /// static MIGRATIONS: migrate_core::Migrations =
 ///     migrate_core::embed_migrations!("migrations", dialect = "sqlite");
 /// ```
 ///
-/// - `dialect = "sqlite"` (needs the `sqlite` feature) dry-runs every
+/// - `dialect = "sqlite"` (needs the `check-sqlite` feature) dry-runs every
 ///   migration at compile time on an in-memory database of SQLite itself, so
 ///   syntax errors *and* mistakes such as an unknown table, column or
 ///   function, a bad index or a constraint that the migration's own data
@@ -168,7 +197,7 @@ pub use tokio_postgres;
 ///   meet. The dry run stops at the first up migration that fails. It cannot
 ///   touch files: an `ATTACH` or `VACUUM INTO` whose file is not the
 ///   literal `':memory:'` or `''`, and `load_extension()`, are refused.
-/// - `dialect = "postgres"` (needs the `postgres` feature) parses every up
+/// - `dialect = "postgres"` (needs the `check-postgres` feature) parses every up
 ///   and down file with a PostgreSQL grammar (squawk's), so syntax errors
 ///   fail the build with the file, line and column, and so does a statement
 ///   that PostgreSQL refuses in a transaction (`CREATE INDEX CONCURRENTLY`,
@@ -275,8 +304,14 @@ pub mod __private {
     pub use migrate_macros::embed_migrations;
 }
 
-// Compiles and runs the Rust examples of the README.
-#[cfg(all(doctest, feature = "sqlite", feature = "postgres"))]
+// Compiles and runs the Rust examples of the README (`README.md` is a link to
+// the workspace's, so that the published crate has it too).
+#[cfg(all(
+    doctest,
+    feature = "sqlite",
+    feature = "postgres",
+    feature = "check-sqlite"
+))]
 #[allow(clippy::needless_doctest_main)]
-#[doc = include_str!("../../README.md")]
+#[doc = include_str!("../README.md")]
 struct ReadmeDoctests;

@@ -123,7 +123,7 @@ impl Migration {
 
 /// The migrations of a folder, sorted by version.
 ///
-/// Usually a `static` built by [`embed_migrations!`](crate::embed_migrations):
+/// Usually a `static` built by [`embed_migrations!`][crate::embed_migrations]:
 ///
 /// ```
 /// static MIGRATIONS: migrate_core::Migrations = migrate_core::embed_migrations!("migrations");
@@ -131,6 +131,11 @@ impl Migration {
 /// assert!(MIGRATIONS.len() >= 2);
 /// assert!(MIGRATIONS.iter().is_sorted_by_key(|m| m.version()));
 /// ```
+///
+#[cfg_attr(
+    not(feature = "macros"),
+    doc = "[crate::embed_migrations]: crate#features"
+)]
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Migrations {
     list: Cow<'static, [Migration]>,
@@ -241,7 +246,12 @@ impl Migrations {
 }
 
 /// No migrations: for an operation that reads only the database, such as
-/// [`Runner::verify`](crate::Runner::verify) from a tool without a folder.
+/// [`Runner::verify`][crate::Runner::verify] from a tool without a folder.
+///
+#[cfg_attr(
+    not(feature = "sqlite"),
+    doc = "[crate::Runner::verify]: crate#features"
+)]
 impl Default for Migrations {
     fn default() -> Migrations {
         Migrations {

@@ -136,6 +136,8 @@ impl fmt::Display for LockStrategy {
 ///     .transaction_mode(TransactionMode::PerMigration)
 ///     .busy_timeout(Duration::from_secs(60));
 /// ```
+///
+#[cfg_attr(not(feature = "sqlite"), doc = "[`Migrations::run`]: crate#features")]
 #[derive(Debug, Clone)]
 pub struct Runner<'a> {
     pub(crate) migrations: &'a Migrations,
@@ -326,7 +328,7 @@ impl<'a> Runner<'a> {
         self
     }
 
-    /// Runs the checks of [`verify`](Runner::verify) after every run, and
+    /// Runs the checks of [`verify`][Runner::verify] after every run, and
     /// fails with [`Error::Unverified`] when they find anything, so that a
     /// service does not start on a database that is corrupt, breaks a
     /// foreign key, or has an invalid index. Off by default.
@@ -335,6 +337,8 @@ impl<'a> Runner<'a> {
     /// every page), so they cost time on every start-up, also those with
     /// nothing to apply. The migrations the run applied stay applied: they
     /// committed before the checks ran, and the error lists them.
+    ///
+    #[cfg_attr(not(feature = "sqlite"), doc = "[Runner::verify]: crate#features")]
     pub fn verify_after(mut self, verify: bool) -> Self {
         self.verify_after = verify;
         self
@@ -386,8 +390,10 @@ impl<'a> Runner<'a> {
 
     /// Runs `operation` on a connection of your own driver: the entry point
     /// for drivers other than rusqlite's and tokio-postgres's (see
-    /// [`driver`](crate::driver)). [`run`](Runner::run) and the other
+    /// [`driver`](crate::driver)). [`run`][Runner::run] and the other
     /// methods are this, on the built-in drivers.
+    ///
+    #[cfg_attr(not(feature = "sqlite"), doc = "[Runner::run]: crate#features")]
     pub fn perform(&self, operation: Operation, driver: &mut impl Driver) -> Result<Output<'a>> {
         engine::drive(self, operation, driver)
     }

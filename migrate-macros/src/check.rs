@@ -1,10 +1,11 @@
 //! The engine check of a loaded folder, chosen by the `dialect` argument,
 //! and its safety lints.
 //!
-//! Each engine is behind a feature, which `migrate-core`'s `sqlite` and
-//! `postgres` features turn on, so that a user of one database does not
-//! compile the other's checker. Asking for a dialect whose feature is off is
-//! a compile error that says which feature to enable, never a silent skip.
+//! Each engine is behind a feature (`sqlite`, `postgres`), which
+//! `migrate-core`'s `check-sqlite` and `check-postgres` features turn on, so
+//! that a service compiles a checker only when it asks for one. Asking for a
+//! dialect whose feature is off is a compile error on the dialect literal
+//! that says which migrate-core feature to add, never a silent skip.
 
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::Path;
@@ -244,7 +245,7 @@ fn postgres(_: &Input, _: &[SourceMigration], _: Option<&Path>) -> Result<Checke
 #[cfg(any(not(feature = "sqlite"), not(feature = "postgres")))]
 fn feature_off(dialect: &str) -> Unavailable {
     format!(
-        "`dialect = \"{dialect}\"` checks the migrations with the {dialect} engine, which needs the `{dialect}` feature of migrate-core: add `features = [\"{dialect}\"]` to its line in Cargo.toml"
+        "`dialect = \"{dialect}\"` checks the migrations with the {dialect} engine at build time, which needs the `check-{dialect}` feature of migrate-core: add \"check-{dialect}\" to the `features` of migrate-core in Cargo.toml"
     )
 }
 
@@ -270,7 +271,7 @@ mod tests {
     fn a_dialect_without_its_feature_says_which_feature() {
         let error = check(&input(r#""migrations", dialect = "sqlite""#), &[], None).unwrap_err();
         assert!(
-            error.contains("needs the `sqlite` feature of migrate-core"),
+            error.contains("needs the `check-sqlite` feature of migrate-core"),
             "{error}"
         );
     }
@@ -293,7 +294,7 @@ mod tests {
     fn postgres_without_its_feature_says_which_feature() {
         let error = check(&input(r#""migrations", dialect = "postgres""#), &[], None).unwrap_err();
         assert!(
-            error.contains("needs the `postgres` feature of migrate-core"),
+            error.contains("needs the `check-postgres` feature of migrate-core"),
             "{error}"
         );
     }

@@ -16,8 +16,13 @@ use crate::report::Applied;
 
 pub(crate) use plan::{Named, ToolHistory, UpTo, plan_adopt};
 
-/// A migration tool whose history [`Runner::adopt`](crate::Runner::adopt)
+/// A migration tool whose history [`Runner::adopt`][crate::Runner::adopt]
 /// reads, so that a database it migrated continues under migrate.
+///
+#[cfg_attr(
+    not(feature = "sqlite"),
+    doc = "[crate::Runner::adopt]: crate#features"
+)]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[non_exhaustive]
 pub enum Tool {

@@ -42,7 +42,9 @@ use cx::Cx;
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum Operation {
-    /// Apply what is pending: [`Runner::run`](crate::Runner::run).
+    /// Apply what is pending: [`Runner::run`][crate::Runner::run].
+    ///
+    #[cfg_attr(not(feature = "sqlite"), doc = "[crate::Runner::run]: crate#features")]
     Apply,
     /// What a run would apply now, changing nothing.
     Pending,
@@ -56,9 +58,19 @@ pub enum Operation {
     Repair(i64),
     /// Settle a `no-transaction` migration that stopped part-way.
     Resolve(i64, Resolution),
-    /// Record the migrations another tool applied: [`Runner::adopt`](crate::Runner::adopt).
+    /// Record the migrations another tool applied: [`Runner::adopt`][crate::Runner::adopt].
+    ///
+    #[cfg_attr(
+        not(feature = "sqlite"),
+        doc = "[crate::Runner::adopt]: crate#features"
+    )]
     Adopt(Source),
-    /// Check a migrated database, changing nothing: [`Runner::verify`](crate::Runner::verify).
+    /// Check a migrated database, changing nothing: [`Runner::verify`][crate::Runner::verify].
+    ///
+    #[cfg_attr(
+        not(feature = "sqlite"),
+        doc = "[crate::Runner::verify]: crate#features"
+    )]
     Verify,
 }
 

@@ -151,6 +151,12 @@ impl<'a> Runner<'a> {
     /// statement, cannot run migrations.
     ///
     /// Runs on a tokio runtime with the time driver enabled.
+    ///
+    /// [`Error::LockTimeout`]: crate::Error::LockTimeout
+    /// [`Error::RefusedInTransaction`]: crate::Error::RefusedInTransaction
+    /// [`Error::Incomplete`]: crate::Error::Incomplete
+    /// [`TransactionMode::Single`]: crate::TransactionMode::Single
+    /// [`Applied::duration`]: crate::Applied::duration
     #[cfg_attr(docsrs, doc(cfg(feature = "postgres")))]
     pub async fn run_async(&self, client: &mut Client) -> Result<Report> {
         self.perform_postgres(client, Operation::Apply)
