@@ -89,6 +89,34 @@ pub fn refused_in_transaction(statement: &str) -> Option<&'static str> {
     refused_in_transaction_on(statement, None)
 }
 
+/// The words of which every statement that [`refused_in_transaction_on`]
+/// refuses contains at least one, whatever its case: `ADD VALUE` is refused
+/// only before PostgreSQL 12.
+const REFUSED_WORDS: [&str; 7] = [
+    "concurrently",
+    "reindex",
+    "database",
+    "system",
+    "tablespace",
+    "vacuum",
+    "discard",
+];
+
+/// Whether `sql` may hold a statement that [`refused_in_transaction_on`]
+/// refuses: false when it contains none of the words such a statement needs,
+/// which is cheap to see without lexing. The runtime asks this first, since
+/// it checks every pending migration before each run.
+pub fn may_refuse_in_transaction(sql: &str, server_version_num: Option<u32>) -> bool {
+    let bytes = sql.as_bytes();
+    let contains = |word: &str| {
+        bytes
+            .windows(word.len())
+            .any(|window| window.eq_ignore_ascii_case(word.as_bytes()))
+    };
+    let before_12 = server_version_num.is_some_and(|v| v < ADD_VALUE_IN_TRANSACTION);
+    REFUSED_WORDS.into_iter().any(contains) || (before_12 && contains("value"))
+}
+
 /// The first PostgreSQL release that accepts `ALTER TYPE … ADD VALUE` in a
 /// transaction, as `server_version_num` writes it.
 const ADD_VALUE_IN_TRANSACTION: u32 = 120_000;
@@ -345,6 +373,41 @@ mod tests {
         let found = refused(sql);
         assert_eq!(found.len(), 13, "{found:#?}");
         assert!(found[1].contains("/* why */"));
+    }
+
+    #[test]
+    fn every_refused_statement_passes_the_cheap_prescan() {
+        let sql = "CREATE TABLE t (a int);\n\
+                   create index concurrently t_a on t (a);\n\
+                   REINDEX (VERBOSE) TABLE CONCURRENTLY t;\n\
+                   REINDEX SCHEMA app;\n\
+                   REINDEX DATABASE app;\n\
+                   REINDEX SYSTEM app;\n\
+                   VACUUM (ANALYZE) t;\n\
+                   ALTER SYSTEM SET work_mem = '64MB';\n\
+                   CREATE DATABASE other;\n\
+                   DROP TABLESPACE ts;\n\
+                   DISCARD ALL;\n\
+                   ALTER TABLE events DETACH PARTITION e CONCURRENTLY;\n\
+                   ALTER TYPE mood ADD VALUE 'meh';\n";
+        let lexed = lex(sql, Flavor::Postgres);
+        for version in [None, Some(110_000), Some(150_004)] {
+            for refusal in statements_refused_in_transaction(sql, &lexed, version) {
+                let statement = &sql[refusal.range];
+                assert!(
+                    may_refuse_in_transaction(statement, version),
+                    "{statement} on {version:?}"
+                );
+            }
+        }
+        assert!(!may_refuse_in_transaction(
+            "CREATE TABLE t (a int); INSERT INTO t VALUES (1);",
+            None
+        ));
+        assert!(may_refuse_in_transaction(
+            "ALTER TYPE m ADD VALUE 'x'",
+            Some(110_000)
+        ));
     }
 
     #[test]
