@@ -87,7 +87,8 @@ mod report;
 #[cfg(feature = "sqlite")]
 mod sqlite;
 mod standing;
-#[cfg(test)]
+// The tests embed the crate's test folder, which needs the macro.
+#[cfg(all(test, feature = "macros"))]
 mod tests;
 
 use std::fmt;

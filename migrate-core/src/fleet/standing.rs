@@ -80,7 +80,8 @@ impl fmt::Display for Standing {
     }
 }
 
-#[cfg(test)]
+// The tests embed the crate's test folder, which needs the macro.
+#[cfg(all(test, feature = "macros"))]
 mod tests {
     use super::*;
     use crate::history::HistoryRow;
