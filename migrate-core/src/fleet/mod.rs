@@ -30,7 +30,7 @@
 //!
 //! A member is one database: a target of your choice (a path, a URL, a
 //! configuration) and the function that opens it. The fleet runs the same
-//! operation as [`Runner::run`] or [`Runner::status`] on every member, at
+//! operation as `Runner::run` or `Runner::status` on every member, at
 //! most [`parallel`](Fleet::parallel) at a time, and goes on past members
 //! that fail: the [`FleetReport`] says, for each member in the order given,
 //! what happened, and [`Verdict`] sums it up. On SQLite the members run on
@@ -73,7 +73,7 @@
 //! A member is a connection whose `search_path` names the tenant's schema:
 //! in a URL, `options=-csearch_path%3Dtenant_42` (the `options` parameter,
 //! which tokio-postgres sends at start-up), or
-//! [`Config::options`](tokio_postgres::Config::options) with
+//! `tokio_postgres::Config::options` with
 //! `-csearch_path=tenant_42`. The unqualified history table, `_migrations`,
 //! and the migrations' unqualified tables are then created in that schema,
 //! and the migration lock is keyed by the schema, so tenants do not wait

@@ -50,13 +50,13 @@ pub(super) fn classify(task: Task, result: Result<Output<'_>>, gave_up: bool) ->
 #[non_exhaustive]
 pub enum Outcome {
     /// The migrations were applied
-    /// ([`Fleet::apply_sqlite`](super::Fleet::apply_sqlite),
-    /// [`Fleet::apply_postgres`](super::Fleet::apply_postgres)); an empty
+    /// (`Fleet::apply_sqlite`,
+    /// `Fleet::apply_postgres`); an empty
     /// report means the member was at head already.
     Applied(Report),
     /// The state of every migration
-    /// ([`Fleet::status_sqlite`](super::Fleet::status_sqlite),
-    /// [`Fleet::status_postgres`](super::Fleet::status_postgres)).
+    /// (`Fleet::status_sqlite`,
+    /// `Fleet::status_postgres`).
     Status(Status),
     /// The member failed: its database could not be opened or read, it
     /// disagrees with the migrations (an edited migration, say), or a
