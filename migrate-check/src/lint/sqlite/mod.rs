@@ -224,7 +224,8 @@ mod tests {
     use super::*;
     use migrate_format::{Flavor, checksum, folder};
 
-    fn migrations(files: &[&str]) -> Vec<SourceMigration> {
+    /// One migration per SQL text, as the folder loader reads it.
+    pub(super) fn migrations(files: &[&str]) -> Vec<SourceMigration> {
         files
             .iter()
             .zip(1..)

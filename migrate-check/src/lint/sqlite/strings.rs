@@ -342,28 +342,10 @@ extern "C" fn return_null(
 mod tests {
     use super::super::LintOptions;
     use super::super::lint_sqlite;
-    use migrate_format::{Flavor, SourceFile, SourceMigration, checksum, folder};
+    use super::super::tests::migrations;
 
     fn found(files: &[&str]) -> Vec<String> {
-        let migrations: Vec<SourceMigration> = files
-            .iter()
-            .zip(1..)
-            .map(|(sql, version)| SourceMigration {
-                version,
-                version_text: version.to_string(),
-                description: "x".to_owned(),
-                checksum: checksum::checksum(sql),
-                up: SourceFile {
-                    path: "x".into(),
-                    display: format!("migrations/{version}_x.sql"),
-                    name: format!("{version}_x.sql"),
-                    sql: (*sql).to_owned(),
-                    directives: folder::check_sql("x", sql, Flavor::Sqlite).unwrap(),
-                },
-                down: None,
-                metadata: None,
-            })
-            .collect();
+        let migrations = migrations(files);
         lint_sqlite(&migrations, &LintOptions::default())
             .iter()
             .map(|lint| {
@@ -407,31 +389,13 @@ mod tests {
             "CREATE TABLE t (a TEXT);\nINSERT INTO t VALUES (\"x\");",
             "INSERT INTO t VALUES (\"y\");",
         ];
-        let migrations: Vec<SourceMigration> = files
-            .iter()
-            .zip(1..)
-            .map(|(sql, version)| SourceMigration {
-                version,
-                version_text: version.to_string(),
-                description: "x".to_owned(),
-                checksum: checksum::checksum(sql),
-                up: SourceFile {
-                    path: "x".into(),
-                    display: format!("{version}"),
-                    name: format!("{version}_x.sql"),
-                    sql: (*sql).to_owned(),
-                    directives: Default::default(),
-                },
-                down: None,
-                metadata: None,
-            })
-            .collect();
+        let migrations = migrations(&files);
         let options = LintOptions {
             released: Some(1),
             ..LintOptions::default()
         };
         let lints = lint_sqlite(&migrations, &options);
         assert_eq!(lints.len(), 1);
-        assert_eq!(lints[0].file, "2");
+        assert_eq!(lints[0].file, "migrations/2_x.sql");
     }
 }
