@@ -6,10 +6,15 @@
 //! table, under the same name, so that a migration that reads or alters the
 //! history behaves at build time as it will in production.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// The history table's name when none is given.
 pub const DEFAULT_TABLE: &str = "_migrations";
+
+/// [`DEFAULT_TABLE`] quoted: the default name is borrowed, not built, so
+/// that a runner with the default table allocates nothing for its name.
+const DEFAULT_TABLE_QUOTED: &str = "\"_migrations\"";
 
 /// The columns of the history table, in the order every insert lists them.
 pub const COLUMNS: &str =
@@ -29,9 +34,9 @@ pub enum Dialect {
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct TableName {
     /// As given, for messages.
-    plain: String,
+    plain: Cow<'static, str>,
     /// Each part double-quoted, joined by `.`.
-    quoted: String,
+    quoted: Cow<'static, str>,
 }
 
 /// Why a history table name was refused.
@@ -85,8 +90,8 @@ impl TableName {
             .collect::<Vec<_>>()
             .join(".");
         Ok(TableName {
-            plain: name.to_owned(),
-            quoted,
+            plain: Cow::Owned(name.to_owned()),
+            quoted: Cow::Owned(quoted),
         })
     }
 
@@ -97,8 +102,8 @@ impl TableName {
     pub fn in_schema(&self, schema: &str) -> TableName {
         let table = self.table();
         TableName {
-            plain: format!("{schema}.{table}"),
-            quoted: format!("\"{}\".\"{table}\"", schema.replace('"', "\"\"")),
+            plain: Cow::Owned(format!("{schema}.{table}")),
+            quoted: Cow::Owned(format!("\"{}\".\"{table}\"", schema.replace('"', "\"\""))),
         }
     }
 
@@ -121,7 +126,7 @@ impl TableName {
     pub fn table(&self) -> &str {
         self.plain
             .rsplit_once('.')
-            .map_or(&self.plain, |(_, table)| table)
+            .map_or(&*self.plain, |(_, table)| table)
     }
 
     /// A name for a companion object in the same schema: the table's name
@@ -133,8 +138,8 @@ impl TableName {
         }
         let quoted = self.quoted.strip_suffix('"')?;
         Some(TableName {
-            plain: format!("{}{suffix}", self.plain),
-            quoted: format!("{quoted}{suffix}\""),
+            plain: Cow::Owned(format!("{}{suffix}", self.plain)),
+            quoted: Cow::Owned(format!("{quoted}{suffix}\"")),
         })
     }
 }
@@ -142,8 +147,8 @@ impl TableName {
 impl Default for TableName {
     fn default() -> Self {
         TableName {
-            plain: DEFAULT_TABLE.to_owned(),
-            quoted: format!("\"{DEFAULT_TABLE}\""),
+            plain: Cow::Borrowed(DEFAULT_TABLE),
+            quoted: Cow::Borrowed(DEFAULT_TABLE_QUOTED),
         }
     }
 }

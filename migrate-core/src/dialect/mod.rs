@@ -402,8 +402,7 @@ pub(crate) fn integer<T: std::str::FromStr>(
 ) -> Result<T> {
     let value = row
         .and_then(|row| row.get(index))
-        .cloned()
-        .flatten()
+        .and_then(Option::as_deref)
         .unwrap_or_default();
     value.parse().map_err(|_| {
         Error::unexpected(

@@ -76,7 +76,7 @@ async fn adopt_locked(
     }
     let mut body: Vec<Piece> = Vec::new();
     if snapshot.stored == Stored::Missing {
-        body.extend(cx.sql.create(&cx.given, true).into_iter().map(Piece::plain));
+        body.extend(cx.sql.create(cx.given, true).into_iter().map(Piece::plain));
     }
     let mut ledger = Ledger::of(&snapshot.history);
     for migration in &plan.record {

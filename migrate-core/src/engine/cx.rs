@@ -1,7 +1,7 @@
 //! What an operation works with: the runner's settings, the SQL of the
 //! connection's engine, and the actions it may ask for.
 
-use std::sync::Arc;
+use std::sync::OnceLock;
 use std::time::{Duration, SystemTime};
 
 use migrate_format::history::TableName;
@@ -21,16 +21,17 @@ use crate::{Error, LockStrategy, Migration, Progress, Result, Runner};
 pub(crate) struct Cx<'r, 'm> {
     pub(crate) runner: &'r Runner<'m>,
     /// The history table as the runner names it.
-    pub(crate) given: TableName,
+    pub(crate) given: &'r TableName,
     /// The engine's SQL, for the history table as the lock resolved it.
     pub(crate) sql: Sql,
-    io: Arc<Io>,
+    io: &'r Io,
     /// Whether a transaction is open that a batch continues rather than
     /// begins: on SQLite the lock is the write transaction.
     pub(crate) open: bool,
     /// Varies the pauses between attempts to take a lock from one runner to
-    /// the next.
-    pub(crate) seed: u32,
+    /// the next; read from the clock when first needed, which an up-to-date
+    /// start-up never is.
+    seed: OnceLock<u32>,
     /// PostgreSQL: the lock strategy, as asked for or, by default, chosen.
     pub(crate) strategy: LockStrategy,
     /// Whether the runner asked for `strategy`, rather than left the choice
@@ -43,8 +44,10 @@ pub(crate) struct Cx<'r, 'm> {
     /// The table strategy's lease, while this run holds it: every
     /// transaction that writes the history checks and renews it.
     pub(crate) lease: Option<Lease>,
-    /// How this runner names itself as the owner of a lease.
-    pub(crate) owner: String,
+    /// How this runner names itself as the owner of a lease, made when a
+    /// lease first needs it: reading the host and the process id would
+    /// otherwise cost every up-to-date start-up a system call.
+    owner: OnceLock<String>,
     /// The server sessions the run has seen, by backend pid.
     pub(crate) sessions: Sessions,
     /// Spans and events, with the `tracing` feature.
@@ -52,28 +55,38 @@ pub(crate) struct Cx<'r, 'm> {
 }
 
 impl<'r, 'm> Cx<'r, 'm> {
-    pub(crate) fn new(runner: &'r Runner<'m>, dialect: Dialect, io: Arc<Io>) -> Result<Self> {
-        let given = runner.table()?.clone();
+    pub(crate) fn new(runner: &'r Runner<'m>, dialect: Dialect, io: &'r Io) -> Result<Self> {
+        let given = runner.table()?;
         let sql = Sql::new(dialect, given.clone())?;
-        // The clock's nanoseconds differ between runners that start
-        // together, which is all the jitter needs.
-        let seed = SystemTime::now()
-            .duration_since(SystemTime::UNIX_EPOCH)
-            .map_or(0, |since| since.subsec_nanos());
         Ok(Cx {
-            trace: Trace::new(runner, dialect, &given),
+            trace: Trace::new(runner, dialect, given),
             runner,
             given,
             sql,
             io,
             open: false,
-            seed,
+            seed: OnceLock::new(),
             strategy: runner.lock_strategy.unwrap_or(LockStrategy::Session),
             strategy_asked: runner.lock_strategy.is_some(),
             pinned: false,
             lease: None,
-            owner: owner_name(seed),
+            owner: OnceLock::new(),
             sessions: Sessions::default(),
+        })
+    }
+
+    /// How this runner names itself as the owner of a lease.
+    pub(crate) fn owner(&self) -> &str {
+        self.owner.get_or_init(|| owner_name(self.seed()))
+    }
+
+    /// What varies this runner's pauses from those of runners that started
+    /// together: the clock's nanoseconds, which differ between them.
+    pub(crate) fn seed(&self) -> u32 {
+        *self.seed.get_or_init(|| {
+            SystemTime::now()
+                .duration_since(SystemTime::UNIX_EPOCH)
+                .map_or(0, |since| since.subsec_nanos())
         })
     }
 
@@ -167,7 +180,7 @@ impl<'r, 'm> Cx<'r, 'm> {
         if let Some(held) = &self.lease {
             pieces.push(Piece::plain(lease::guard(
                 &held.table,
-                &self.owner,
+                self.owner(),
                 held.token,
                 ttl,
             )));
@@ -176,7 +189,7 @@ impl<'r, 'm> Cx<'r, 'm> {
         if let Some(held) = &self.lease {
             pieces.push(Piece::plain(lease::renew(
                 &held.table,
-                &self.owner,
+                self.owner(),
                 held.token,
                 ttl,
             )));
@@ -196,7 +209,7 @@ impl<'r, 'm> Cx<'r, 'm> {
             Some(held) => vec![
                 Piece::plain(lease::guard(
                     &held.table,
-                    &self.owner,
+                    self.owner(),
                     held.token,
                     self.runner.lease_ttl,
                 )),

@@ -23,7 +23,7 @@ mod verify;
 use std::future::Future;
 use std::mem;
 use std::pin::Pin;
-use std::sync::{Arc, Mutex, PoisonError};
+use std::sync::{Mutex, PoisonError};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
@@ -187,12 +187,14 @@ impl Io {
     }
 }
 
-type Task<'r, 'm> = Pin<Box<dyn Future<Output = Result<Output<'m>>> + Send + 'r>>;
+/// An operation's code, pinned where the driver loop keeps it: on its own
+/// stack or in its future, so that no allocation is made for it.
+type Task<'t, 'm> = Pin<&'t mut (dyn Future<Output = Result<Output<'m>>> + Send + 't)>;
 
 /// One operation, as a coroutine that asks for actions.
-pub(crate) struct Engine<'r, 'm> {
-    io: Arc<Io>,
-    task: Task<'r, 'm>,
+pub(crate) struct Engine<'t, 'm> {
+    io: &'t Io,
+    task: Task<'t, 'm>,
 }
 
 /// What the engine wants next.
@@ -204,14 +206,21 @@ pub(crate) enum Step<'m> {
     Done(Result<Output<'m>>),
 }
 
-impl<'r, 'm> Engine<'r, 'm> {
-    pub(crate) fn new(runner: &'r Runner<'m>, dialect: Dialect, operation: Operation) -> Self {
-        let io = Arc::new(Io::default());
-        let cx_io = Arc::clone(&io);
-        let task: Task<'r, 'm> = Box::pin(async move {
-            let mut cx = Cx::new(runner, dialect, cx_io)?;
-            run(&mut cx, operation).await
-        });
+/// An operation's code: what [`Engine`] runs.
+async fn operate<'m>(
+    runner: &Runner<'m>,
+    dialect: Dialect,
+    operation: Operation,
+    io: &Io,
+) -> Result<Output<'m>> {
+    let mut cx = Cx::new(runner, dialect, io)?;
+    run(&mut cx, operation).await
+}
+
+impl<'t, 'm> Engine<'t, 'm> {
+    /// The engine of `task`, an [`operate`] future that asks for its
+    /// actions through `io`.
+    pub(crate) fn new(io: &'t Io, task: Task<'t, 'm>) -> Self {
         Engine { io, task }
     }
 
@@ -324,7 +333,9 @@ pub(crate) async fn drive_async<'m>(
     driver: &mut impl AsyncDriver,
 ) -> Result<Output<'m>> {
     let started = Instant::now();
-    let mut engine = Engine::new(runner, driver.dialect(), operation);
+    let io = Io::default();
+    let task = std::pin::pin!(operate(runner, driver.dialect(), operation, &io));
+    let mut engine = Engine::new(&io, task);
     let mut outcome = None;
     loop {
         outcome = Some(match engine.resume(outcome.take()) {

@@ -6,12 +6,12 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use rusqlite::{Connection, ErrorCode, OpenFlags};
+use rusqlite::{Connection, OpenFlags};
 
 use super::{Fleet, FleetReport, Outcome, Skip, Task, classify};
 use crate::driver::{Dialect, Driver, Executed, Failure, Piece, Purpose, Row, Running};
 use crate::error::Misconfigured;
-use crate::sqlite::driver::SqliteDriver;
+use crate::sqlite::driver::{SqliteDriver, is_busy};
 use crate::{DriverError, Error};
 
 impl Fleet<'_> {
@@ -227,15 +227,6 @@ fn wait_limit(
         Some(deadline) if !changing => busy_timeout.min(deadline.saturating_duration_since(now)),
         _ => busy_timeout,
     }
-}
-
-/// Whether SQLite gave up waiting for another connection's lock.
-fn is_busy(failure: &Failure) -> bool {
-    failure
-        .error
-        .downcast_ref::<rusqlite::Error>()
-        .and_then(rusqlite::Error::sqlite_error_code)
-        == Some(ErrorCode::DatabaseBusy)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use rusqlite::types::ValueRef;
-use rusqlite::{Connection, Statement};
+use rusqlite::{Connection, ErrorCode, Statement};
 
 use crate::driver::{
     Dialect, Driver, Executed, Failure, FailureKind, Marker, Piece, Purpose, Row, Running,
@@ -79,9 +79,12 @@ impl Driver for SqliteDriver<'_> {
     fn query(&mut self, _: Purpose, statements: &[String]) -> Result<Vec<Vec<Row>>, Failure> {
         let mut results = Vec::with_capacity(statements.len());
         for (completed, sql) in statements.iter().enumerate() {
+            // Not `prepare_cached`: a run reads each statement once, and
+            // most runs are the first on their connection, where the cache
+            // costs more (an allocation and a map insert) than it saves.
             let rows = self
                 .conn
-                .prepare_cached(sql)
+                .prepare(sql)
                 .and_then(|mut statement| rows(&mut statement));
             results.push(rows.map_err(|error| failure(error).after_statements(completed))?);
         }
@@ -167,4 +170,13 @@ fn failure(error: rusqlite::Error) -> Failure {
         _ => FailureKind::Other,
     };
     Failure::new(kind, error)
+}
+
+/// Whether SQLite gave up waiting for another connection's lock.
+pub(crate) fn is_busy(failure: &Failure) -> bool {
+    failure
+        .error
+        .downcast_ref::<rusqlite::Error>()
+        .and_then(rusqlite::Error::sqlite_error_code)
+        == Some(ErrorCode::DatabaseBusy)
 }

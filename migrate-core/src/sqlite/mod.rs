@@ -7,9 +7,8 @@
 //! seen before anything is done.
 
 // The fleet drives members through it, with their waits bounded.
+mod callers;
 pub(crate) mod driver;
-
-use std::time::Duration;
 
 use rusqlite::Connection;
 
@@ -19,6 +18,7 @@ use crate::{
     Adoption, Error, Migration, Migrations, Resolution, Result, Rollback, Runner, Source,
     Verification,
 };
+use callers::CallersDriver;
 use driver::SqliteDriver;
 
 impl Migrations {
@@ -57,8 +57,12 @@ impl<'a> Runner<'a> {
     ///   transaction, with their progress recorded, so a failure part-way is
     ///   reported by the next run instead of being re-run ([`Error::Incomplete`]).
     ///
-    /// The busy timeout applies to every statement of the run, the first
-    /// read included; the connection's own setting is put back afterwards.
+    /// The runner's busy timeout applies to every statement that waits for
+    /// another connection's lock. An up-to-date start-up is the exception
+    /// that keeps it one pragma read: that read runs under the connection's
+    /// own timeout and, only when it gives up on a lock, is read again under
+    /// the runner's, so that it waits at most the longer of the two. The
+    /// connection's own setting is put back afterwards.
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn run(&self, conn: &mut Connection) -> Result<Report> {
         self.perform_sqlite(conn, Operation::Apply)
@@ -186,18 +190,14 @@ impl<'a> Runner<'a> {
 
     /// Runs any [`Operation`] on a SQLite connection, as the methods above
     /// do: for a tool that dispatches commands, like the `migrate` command
-    /// line. The runner's busy timeout applies to every statement; the
+    /// line. The busy timeout is handled as [`run`](Runner::run) says; the
     /// connection's own setting is put back afterwards.
     #[cfg_attr(docsrs, doc(cfg(feature = "sqlite")))]
     pub fn perform_sqlite(&self, conn: &Connection, operation: Operation) -> Result<Output<'a>> {
-        let previous: i64 = conn
-            .query_row("PRAGMA busy_timeout", [], |row| row.get(0))
-            .map_err(|e| Error::database("reading the busy timeout", Box::new(e)))?;
-        conn.busy_timeout(self.busy_timeout)
-            .map_err(|e| Error::database("setting the busy timeout", Box::new(e)))?;
-        let result = self.perform(operation, &mut SqliteDriver::new(conn));
-        let restored = conn
-            .busy_timeout(Duration::from_millis(u64::try_from(previous).unwrap_or(0)))
+        let mut driver = CallersDriver::new(SqliteDriver::new(conn), self.busy_timeout);
+        let result = self.perform(operation, &mut driver);
+        let restored = driver
+            .restore()
             .map_err(|e| Error::database("restoring the busy timeout", Box::new(e)));
         let output = result?;
         restored?;

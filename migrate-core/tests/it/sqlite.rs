@@ -2,9 +2,11 @@ mod processes;
 mod sessions;
 
 use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use migrate_core::rusqlite::Connection;
+use migrate_core::rusqlite::hooks::{AuthAction, AuthContext, Authorization};
 use migrate_core::{Action, Error, Migrations, Resolution, Rollback, State, TransactionMode};
 
 static BASIC: Migrations =
@@ -369,6 +371,36 @@ fn the_callers_busy_timeout_is_restored() -> TestResult {
         .runner()
         .busy_timeout(Duration::from_secs(9))
         .run(&mut conn)?;
+    let timeout: i64 = conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
+    assert_eq!(timeout, 1234);
+    Ok(())
+}
+
+#[test]
+fn an_up_to_date_start_up_prepares_one_statement_that_reads_one_pragma() -> TestResult {
+    let db = TestDb::new();
+    BASIC.run(&mut db.open())?;
+    let mut conn = db.open();
+    conn.busy_timeout(Duration::from_millis(1234))?;
+    let prepared = Arc::new(Mutex::new(Vec::new()));
+    let seen = Arc::clone(&prepared);
+    // rusqlite 0.32 returns nothing here, later releases a `Result`.
+    #[allow(clippy::let_unit_value)]
+    let _ = conn.authorizer(Some(move |context: AuthContext<'_>| {
+        seen.lock().expect("the list").push(match context.action {
+            AuthAction::Pragma { pragma_name, .. } => format!("PRAGMA {pragma_name}"),
+            other => format!("{other:?}"),
+        });
+        Authorization::Allow
+    }));
+    let report = BASIC
+        .runner()
+        .busy_timeout(Duration::from_secs(9))
+        .run(&mut conn)?;
+    assert!(report.was_up_to_date());
+    assert_eq!(*prepared.lock().expect("the list"), ["PRAGMA user_version"]);
+    // Nothing changed the connection's own busy timeout, so nothing had to
+    // put it back.
     let timeout: i64 = conn.query_row("PRAGMA busy_timeout", [], |row| row.get(0))?;
     assert_eq!(timeout, 1234);
     Ok(())

@@ -62,7 +62,7 @@ impl Cx<'_, '_> {
     pub(super) async fn take_advisory_lock(&mut self, level: Level, missing: bool) -> Result<Lock> {
         const ACTION: &str = "taking the migration lock";
         let first = self
-            .attempt(advisory::first_attempt(&self.given, level))
+            .attempt(advisory::first_attempt(self.given, level))
             .await?;
         let row = last_row(&first);
         // Without a schema the key is NULL and no lock was taken.

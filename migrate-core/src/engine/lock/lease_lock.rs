@@ -33,7 +33,7 @@ impl Cx<'_, '_> {
             statements.push(if failed { "ROLLBACK" } else { COMMIT }.to_owned());
         }
         if let Some(held) = &self.lease {
-            statements.push(lease::release(&held.table, &self.owner, held.token));
+            statements.push(lease::release(&held.table, self.owner(), held.token));
         }
         statements
     }
@@ -43,7 +43,7 @@ impl Cx<'_, '_> {
     /// found the history missing, or when it turns out missing.
     pub(super) async fn take_lease(&mut self, missing: bool) -> Result<Lock> {
         const ACTION: &str = "taking the migration lease";
-        let table = lease::table_of(&self.given)?;
+        let table = lease::table_of(self.given)?;
         let (mut create, mut creation_failures) = (missing, 0);
         let mut wait = Wait::new();
         loop {
@@ -55,8 +55,8 @@ impl Cx<'_, '_> {
             let creates = statements.len();
             statements.push(lease::take(
                 &table,
-                &self.given,
-                &self.owner,
+                self.given,
+                self.owner(),
                 self.runner.lease_ttl,
             ));
             let results = match self.query(Purpose::Lock, statements).await {

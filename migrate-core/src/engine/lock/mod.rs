@@ -222,7 +222,7 @@ impl Cx<'_, '_> {
         if savepoint && !missing {
             statements.push(format!("ROLLBACK TO SAVEPOINT {READ}"));
         }
-        statements.extend(self.sql.create(&self.given, create));
+        statements.extend(self.sql.create(self.given, create));
         statements.extend(companion_and_history());
         let reads = statements.len();
         if self.pinned {

@@ -61,7 +61,7 @@ impl Cx<'_, '_> {
                 self.trace.waiting(self.strategy, holder.as_ref());
             }
         }
-        let nap = with_jitter(wait.pause, self.seed).min(self.runner.lock_timeout - wait.waited);
+        let nap = with_jitter(wait.pause, self.seed()).min(self.runner.lock_timeout - wait.waited);
         self.sleep(nap).await;
         wait.waited += nap;
         wait.pause = (wait.pause * 2).min(LONGEST_RETRY);
