@@ -122,30 +122,39 @@ pub type OnConnection<C> = Box<dyn FnMut(&mut C) -> Result<()>>;
 
 impl<T, C> Protocol<T, C> {
     pub fn measure(&mut self, applies: usize, boots: usize) -> Result<Outcome> {
-        let mut outcome = Outcome::default();
-        for round in 0..applies {
-            let target = (self.fresh)()?;
-            let mut conn = (self.connect)(&target)?;
-            let started = Instant::now();
-            (self.call)(&mut conn)?;
-            outcome.apply.push(started.elapsed());
-            drop(conn);
-            if round == 0 {
-                (self.verify)(&target)?;
-            }
-            (self.cleanup)(target)?;
+        let mut outcomes = measure_in_turn(&mut [self], applies, boots)?;
+        Ok(outcomes.remove(0))
+    }
+
+    /// One apply to a fresh database, verified on the first round.
+    fn apply_once(&mut self, verify: bool) -> Result<Duration> {
+        let target = (self.fresh)()?;
+        let mut conn = (self.connect)(&target)?;
+        let started = Instant::now();
+        (self.call)(&mut conn)?;
+        let elapsed = started.elapsed();
+        drop(conn);
+        if verify {
+            (self.verify)(&target)?;
         }
+        (self.cleanup)(target)?;
+        Ok(elapsed)
+    }
+
+    /// A database with every migration applied, for the boots.
+    fn applied_target(&mut self) -> Result<T> {
         let target = (self.fresh)()?;
         (self.call)(&mut (self.connect)(&target)?)?;
         (self.verify)(&target)?;
-        for _ in 0..boots {
-            let mut conn = (self.connect)(&target)?;
-            let started = Instant::now();
-            (self.call)(&mut conn)?;
-            outcome.boot.push(started.elapsed());
-        }
-        (self.cleanup)(target)?;
-        Ok(outcome)
+        Ok(target)
+    }
+
+    /// One boot: a new connection, then the timed call.
+    fn boot_once(&mut self, target: &T) -> Result<Duration> {
+        let mut conn = (self.connect)(target)?;
+        let started = Instant::now();
+        (self.call)(&mut conn)?;
+        Ok(started.elapsed())
     }
 
     /// One apply and one boot through the counting proxy: the client turns
@@ -164,6 +173,37 @@ impl<T, C> Protocol<T, C> {
         drop(conn);
         (self.cleanup)(target)
     }
+}
+
+/// Measures the protocols in turn, sample by sample: one apply of each, then
+/// the next round, and likewise for the boots. A change in the machine's load
+/// during the run (neighbours on a shared host come and go within seconds)
+/// then falls on every protocol alike, where measuring one protocol's samples
+/// and then the next one's would credit it to whichever ran during it.
+pub fn measure_in_turn<T, C>(
+    protocols: &mut [&mut Protocol<T, C>],
+    applies: usize,
+    boots: usize,
+) -> Result<Vec<Outcome>> {
+    let mut outcomes: Vec<Outcome> = protocols.iter().map(|_| Outcome::default()).collect();
+    for round in 0..applies {
+        for (protocol, outcome) in protocols.iter_mut().zip(&mut outcomes) {
+            outcome.apply.push(protocol.apply_once(round == 0)?);
+        }
+    }
+    let targets = protocols
+        .iter_mut()
+        .map(|protocol| protocol.applied_target())
+        .collect::<Result<Vec<T>>>()?;
+    for _ in 0..boots {
+        for ((protocol, outcome), target) in protocols.iter_mut().zip(&mut outcomes).zip(&targets) {
+            outcome.boot.push(protocol.boot_once(target)?);
+        }
+    }
+    for (protocol, target) in protocols.iter_mut().zip(targets) {
+        (protocol.cleanup)(target)?;
+    }
+    Ok(outcomes)
 }
 
 /// A SQLite database file in a directory of its own, removed afterwards, on

@@ -75,10 +75,7 @@ fn sql(i: usize) -> String {
 fn folder(n: usize) -> Result<(tempfile::TempDir, &'static Migrations)> {
     let dir = tempfile::tempdir()?;
     for i in 1..=n {
-        std::fs::write(
-            dir.path().join(format!("{i:04}_create_t{i}.sql")),
-            sql(i),
-        )?;
+        std::fs::write(dir.path().join(format!("{i:04}_create_t{i}.sql")), sql(i))?;
     }
     let migrations = Migrations::from_folder(dir.path())?;
     Ok((dir, Box::leak(Box::new(migrations))))
@@ -295,7 +292,10 @@ async fn applied_log(client: &Client) -> Result<BTreeMap<i32, i64>> {
         return Ok(BTreeMap::new());
     }
     let rows = client
-        .query("SELECT version, count(*) FROM applied_log GROUP BY version", &[])
+        .query(
+            "SELECT version, count(*) FROM applied_log GROUP BY version",
+            &[],
+        )
         .await?;
     Ok(rows.iter().map(|row| (row.get(0), row.get(1))).collect())
 }

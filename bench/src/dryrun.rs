@@ -142,7 +142,10 @@ impl Folder {
             let i = index + 1;
             let path = if i % 5 == 0 {
                 let down = format!("DROP INDEX t{i}_created_idx;\nDROP TABLE t{i};\n");
-                std::fs::write(dir.path().join(format!("{i:04}_create_t{i}.down.sql")), down)?;
+                std::fs::write(
+                    dir.path().join(format!("{i:04}_create_t{i}.down.sql")),
+                    down,
+                )?;
                 dir.path().join(format!("{i:04}_create_t{i}.up.sql"))
             } else {
                 dir.path().join(format!("{i:04}_create_t{i}.sql"))
@@ -196,9 +199,8 @@ fn render(measured: &[Measured]) -> String {
             duration(m.cpu[0])
         );
         for measure in 1..5 {
-            let ratio = |times: &[Duration; 5]| {
-                times[measure].as_secs_f64() / times[0].as_secs_f64()
-            };
+            let ratio =
+                |times: &[Duration; 5]| times[measure].as_secs_f64() / times[0].as_secs_f64();
             let _ = write!(
                 out,
                 " {} ({:.2}×; CPU {:.2}×) |",

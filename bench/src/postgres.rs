@@ -45,18 +45,25 @@ pub fn run(
             &Path::new(env!("CARGO_MANIFEST_DIR")).join("generated"),
             n,
         )?;
-        let mut measure = |tool: &str, make: &dyn Fn(Option<u16>) -> Protocol<String, Client>| {
-            let mut outcome = make(None).measure(applies, boots)?;
-            make(Some(proxy.port)).count_trips(&proxy, &mut outcome)?;
+        // The limit and migrate are measured in turn, so that their ratio
+        // does not move with the machine's load (see `measure_in_turn`);
+        // then each is measured once more through the counting proxy.
+        let make = |tool: &str, proxy: Option<u16>| match tool {
+            "raw" => raw(runtime, &server, proxy, &sql),
+            _ => ours(runtime, &server, proxy, n),
+        };
+        let tools: Vec<&str> = ["raw", "migrate"]
+            .into_iter()
+            .filter(|tool| wanted(tool))
+            .collect();
+        let mut in_turn: Vec<Protocol<String, Client>> =
+            tools.iter().map(|tool| make(tool, None)).collect();
+        let mut protocols: Vec<_> = in_turn.iter_mut().collect();
+        let outcomes = crate::common::measure_in_turn(&mut protocols, applies, boots)?;
+        for (tool, mut outcome) in tools.into_iter().zip(outcomes) {
+            make(tool, Some(proxy.port)).count_trips(&proxy, &mut outcome)?;
             report(n, tool, &outcome);
             results.insert(Engine::Postgres, tool, n, outcome);
-            Result::<()>::Ok(())
-        };
-        if wanted("raw") {
-            measure("raw", &|proxy| raw(runtime, &server, proxy, &sql))?;
-        }
-        if wanted("migrate") {
-            measure("migrate", &|proxy| ours(runtime, &server, proxy, n))?;
         }
         for tool in ["refinery", "sqlx", "diesel"] {
             if !wanted(tool) {
