@@ -6,8 +6,10 @@
 //! at a time can hold, so a migration that another process applied first is
 //! seen before anything is done.
 
-// The fleet drives members through it, with their waits bounded.
+// A connection the caller lends goes through `callers`, which keeps the
+// caller's busy timeout.
 mod callers;
+// The fleet drives members through it, with their waits bounded.
 pub(crate) mod driver;
 
 use rusqlite::Connection;
